@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package Waihu needs to build, test and benchmark.
+# Safe to run again: apt skips what is already there.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake pkg-config git python3
+  libraft-dev libuv1-dev librocksdb-dev libsofia-sip-ua-dev libssl-dev libcmocka-dev
+  libjansson-dev libprotobuf-c-dev protobuf-c-compiler libconfig-dev
+  libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
+  etcd-server etcd-client wrk curl iproute2 procps
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job, as far as it has landed: a local 3-node cluster on 127.0.0.1
+# (API on :8001-8003), its status shown by waihuctl. Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/build.sh build
+python3 tools/localcluster/localcluster.py up --nodes 3 --dcs dc1,dc2,dc3 --dir run &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
+for _ in $(seq 1 600); do
+  if build/tools/waihuctl/waihuctl --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 \
+       cluster status >/dev/null 2>&1; then break; fi
+  kill -0 $pid 2>/dev/null || { echo "run: cluster failed to start; logs in run/n*/waihud.log"; exit 1; }
+  sleep 0.1
+done
+build/tools/waihuctl/waihuctl --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 cluster status
+echo "Try: build/tools/waihuctl/waihuctl settings put greeting hello; ... settings get greeting"
+echo "Ctrl-C stops the cluster (data stays under run/)."
+wait $pid

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds a normal and an ASan+UBSan tree,
+# runs every unit test (ctest) in both and the integration tests (real processes).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh || exit 1
+passed=0; failed=0; failures=()
+
+step() { # name, command...
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then passed=$((passed+1)); echo "--- ok: $name"
+  else failed=$((failed+1)); failures+=("$name"); echo "--- FAILED: $name"; fi
+}
+
+step "build (RelWithDebInfo)" bash scripts/build.sh build RelWithDebInfo || true
+step "build (Sanitize: ASan+UBSan)" bash scripts/build.sh build-asan Sanitize || true
+step "unit tests" bash -c 'cd build && ctest --output-on-failure -j2'
+step "unit tests under ASan+UBSan" bash -c 'cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2'
+for t in tests/integration/test_*.py; do
+  [ -e "$t" ] || continue
+  step "integration: $(basename "$t")" timeout 900 python3 "$t"
+done
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

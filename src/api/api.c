@@ -1,0 +1,196 @@
+/* Routing and the shared answer helpers. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+
+void api_json(struct api *a, struct http_request *req, int status, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (status >= 100 && status < 600) {
+        a->responses_by_class[status / 100]++;
+    }
+    if (text == NULL) {
+        http_respond(req, 500, "application/json", "{}", 2);
+        return;
+    }
+    http_respond(req, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void api_error(struct api *a, struct http_request *req, int status, const char *code,
+               const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *err = json_pack("{s:s, s:s, s:o}", "code", code, "message", msg, "field",
+                            field ? json_string(field) : json_null());
+    api_json(a, req, status, json_pack("{s:o}", "error", err));
+}
+
+void api_error_status(struct api *a, struct http_request *req, int status, const char *what)
+{
+    switch (status) {
+    case WAIHU_ETIMEDOUT:
+        api_error(a, req, 504, "timeout", NULL,
+                  "%s: outcome unknown (leader changed); retry with the same client id and seq",
+                  what);
+        break;
+    case WAIHU_ETOOBIG:
+        api_error(a, req, 413, "too_large", NULL, "%s: command too large", what);
+        break;
+    case WAIHU_ESHUTDOWN:
+        api_error(a, req, 503, "unavailable", NULL, "%s: node is shutting down", what);
+        break;
+    case WAIHU_ENOTLEADER: {
+        struct cluster_status st;
+        cluster_status_get(a->cluster, &st);
+        json_t *err = json_pack("{s:s, s:s, s:n, s:s}", "code", "not_leader", "message",
+                                "this operation must run on the leader", "field",
+                                "leader_api_address", st.leader_api_address);
+        api_json(a, req, 503, json_pack("{s:o}", "error", err));
+        break;
+    }
+    default:
+        api_error(a, req, 503, "unavailable", NULL, "%s: %s", what, waihu_strerror(status));
+        break;
+    }
+}
+
+json_t *api_body_object(struct api *a, struct http_request *req)
+{
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        api_error(a, req, 400, "bad_request", NULL, "body is not JSON: %s (line %d, column %d)",
+                  jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        api_error(a, req, 400, "bad_request", NULL, "body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+    if (text == NULL || *text == '\0' || strlen(text) > 20) {
+        return -1;
+    }
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        uint64_t nv = v * 10 + (uint64_t)(*p - '0');
+        if (nv / 10 != v) {
+            return -1;
+        }
+        v = nv;
+    }
+    *out = v;
+    return 0;
+}
+
+int api_client_seq(struct api *a, struct http_request *req, uint64_t *client_id, uint64_t *seq)
+{
+    const char *cid = http_request_header(req, "X-Waihu-Client");
+    const char *sq = http_request_header(req, "X-Waihu-Seq");
+    *client_id = 0;
+    *seq = 0;
+    if (cid == NULL && sq == NULL) {
+        return 0;
+    }
+    if (parse_u64(cid, client_id) != 0 || *client_id == 0) {
+        api_error(a, req, 400, "bad_request", "X-Waihu-Client",
+                  "X-Waihu-Client must be a nonzero decimal u64");
+        return -1;
+    }
+    if (parse_u64(sq, seq) != 0) {
+        api_error(a, req, 400, "bad_request", "X-Waihu-Seq", "X-Waihu-Seq must be a decimal u64");
+        return -1;
+    }
+    return 0;
+}
+
+static bool always_allowed(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/v1/cluster") == 0 ||
+           strcmp(path, "/metrics") == 0 || strncmp(path, "/v1/admin/", 10) == 0;
+}
+
+static void handle(void *data, struct http_request *req)
+{
+    struct api *a = data;
+    const char *method = http_request_method(req);
+    const char *path = http_request_path(req);
+    a->requests++;
+    if (cluster_fenced(a->cluster) && !always_allowed(path)) {
+        api_error(a, req, 503, "unavailable", NULL, "node is fenced (failover drill)");
+        return;
+    }
+    if (api_route_health(a, req, method, path) || api_route_cluster(a, req, method, path) ||
+        api_route_settings(a, req, method, path)) {
+        return;
+    }
+    api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
+}
+
+int api_start(uv_loop_t *loop, const char *address, struct cluster *c, struct store *s,
+              struct api **out, char *errmsg)
+{
+    struct api *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        snprintf(errmsg, 256, "out of memory");
+        return WAIHU_ENOMEM;
+    }
+    a->loop = loop;
+    a->cluster = c;
+    a->store = s;
+    int rv = http_server_start(loop, address, API_MAX_BODY_BYTES, handle, a, &a->http, errmsg);
+    if (rv != 0) {
+        free(a);
+        return rv;
+    }
+    *out = a;
+    return 0;
+}
+
+struct stop_ctx {
+    struct api *a;
+    void (*cb)(void *data);
+    void *data;
+};
+
+static void http_stopped(void *data)
+{
+    struct stop_ctx *s = data;
+    free(s->a);
+    if (s->cb != NULL) {
+        s->cb(s->data);
+    }
+    free(s);
+}
+
+void api_stop(struct api *a, void (*cb)(void *data), void *data)
+{
+    struct stop_ctx *s = malloc(sizeof *s);
+    if (s == NULL) {
+        waihu_fatal("api", "stop: out of memory");
+    }
+    s->a = a;
+    s->cb = cb;
+    s->data = data;
+    http_server_stop(a->http, http_stopped, s);
+}

@@ -1,0 +1,115 @@
+/* raft_fsm (version 3) over the store: applies entries, takes snapshots off the loop. */
+#include <raft.h>
+#include <stdlib.h>
+
+#include "store_internal.h"
+
+struct fsm_state {
+    struct store *s;
+    struct raft *r;
+    struct store_snapshot *snap; /* between snapshot and snapshot_finalize */
+};
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct fsm_state *st = fsm->data;
+    /* raft 0.15 gives no index: it is the one after the last applied (FIELD-NOTES). */
+    uint64_t index = raft_last_applied(st->r) + 1;
+    store_apply(st->s, index, buf->base, buf->len);
+    *result = NULL; /* results travel through store_on_applied, never through raft */
+    return 0;
+}
+
+/* On the loop: pin a consistent view; the copy is made in snapshot_async. */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fsm_state *st = fsm->data;
+    *bufs = NULL;
+    *n_bufs = 0;
+    if (st->snap != NULL) {
+        return RAFT_BUSY;
+    }
+    if (store_snapshot_begin(st->s, &st->snap) != 0) {
+        return RAFT_IOERR;
+    }
+    return 0;
+}
+
+/* On a pool thread. */
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                              unsigned *n_bufs)
+{
+    struct fsm_state *st = fsm->data;
+    struct raft_buffer *b = raft_malloc(sizeof *b);
+    if (b == NULL) {
+        return RAFT_NOMEM;
+    }
+    void *data;
+    size_t len;
+    if (store_snapshot_serialize(st->snap, raft_malloc, &data, &len) != 0) {
+        raft_free(b);
+        return RAFT_IOERR;
+    }
+    b->base = data;
+    b->len = len;
+    *bufs = b;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                                 unsigned *n_bufs)
+{
+    struct fsm_state *st = fsm->data;
+    if (*bufs != NULL) {
+        for (unsigned i = 0; i < *n_bufs; i++) {
+            raft_free((*bufs)[i].base);
+        }
+        raft_free(*bufs);
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    store_snapshot_end(st->snap);
+    st->snap = NULL;
+    return 0;
+}
+
+/* Takes ownership of buf->base (raft's contract). */
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct fsm_state *st = fsm->data;
+    int rv = store_restore(st->s, buf->base, buf->len);
+    raft_free(buf->base);
+    return rv == 0 ? 0 : RAFT_CORRUPT;
+}
+
+void store_fsm_init(struct raft_fsm *fsm, struct store *s)
+{
+    struct fsm_state *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        waihu_fatal("store", "fsm init: out of memory");
+    }
+    st->s = s;
+    fsm->version = 3;
+    fsm->data = st;
+    fsm->apply = fsm_apply;
+    fsm->snapshot = fsm_snapshot;
+    fsm->restore = fsm_restore;
+    fsm->snapshot_finalize = fsm_snapshot_finalize;
+    fsm->snapshot_async = fsm_snapshot_async;
+}
+
+void store_fsm_set_raft(struct raft_fsm *fsm, struct raft *r)
+{
+    ((struct fsm_state *)fsm->data)->r = r;
+}
+
+void store_fsm_close(struct raft_fsm *fsm)
+{
+    struct fsm_state *st = fsm->data;
+    if (st != NULL) {
+        store_snapshot_end(st->snap);
+        free(st);
+    }
+    fsm->data = NULL;
+}

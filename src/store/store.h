@@ -1,0 +1,111 @@
+/* The replicated state machine's storage: RocksDB with one column family per
+ * kind of record (ARCHITECTURE.md "Store layout"), applied one raft entry at a time.
+ * Everything here runs on the core loop thread unless said otherwise. */
+#ifndef WAIHU_STORE_H
+#define WAIHU_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+struct store;
+struct raft;
+struct raft_fsm;
+
+/* Column families, in on-disk order. */
+enum store_cf {
+    STORE_CF_META = 0,
+    STORE_CF_CUSTOMER,
+    STORE_CF_CUSTOMER_IDX,
+    STORE_CF_CAMPAIGN,
+    STORE_CF_LEAD,
+    STORE_CF_AGENT,
+    STORE_CF_CALL,
+    STORE_CF_RECORDING,
+    STORE_CF_AUDIT,
+    STORE_CF_COUNT
+};
+
+/* Outcome of one command of an entry. */
+struct store_result {
+    int code;                 /* 0 or WAIHU_E* */
+    uint64_t version;         /* setting version after the command */
+    uint64_t current_version; /* on WAIHU_ECONFLICT: the version found */
+};
+
+/* Called after each applied entry with one result per command, so the node that
+ * formed the batch (origin) can answer its clients. results live only during the call. */
+typedef void (*store_applied_fn)(void *data, uint64_t index, uint64_t origin,
+                                 uint64_t batch_id, const struct store_result *results,
+                                 unsigned n);
+
+/* Opens (creating if needed) the database in dir. errmsg (cap 256) says why on error:
+ * WAIHU_ECORRUPT for a damaged database, WAIHU_EIO otherwise. */
+WAIHU_API int store_open(const char *dir, struct store **out, char *errmsg);
+WAIHU_API void store_close(struct store *s);
+
+WAIHU_API void store_on_applied(struct store *s, store_applied_fn fn, void *data);
+
+/* Index of the last raft entry whose effects are in the database. */
+WAIHU_API uint64_t store_applied_index(const struct store *s);
+
+/* Applies the raft entry at index (an encoded Entry): one WriteBatch holding every
+ * command's changes, the applied index and the dedup rows. Entries at or below the
+ * applied index are skipped (raft replays its log on restart). A malformed entry is
+ * applied as a no-op with WAIHU_EINVAL results. A failed write aborts the process:
+ * raft must never run ahead of the store. */
+WAIHU_API void store_apply(struct store *s, uint64_t index, const void *buf, size_t len);
+
+/* Marks index as applied without changes (barriers and configuration entries). */
+WAIHU_API void store_apply_empty(struct store *s, uint64_t index);
+
+/* A setting as stored. value is malloc'd: free it with free(). */
+struct store_setting {
+    char *value;
+    uint64_t version;
+    int64_t updated_ms;
+};
+WAIHU_API int store_setting_get(struct store *s, const char *key, struct store_setting *out);
+
+/* Calls fn for settings whose key starts with prefix and sorts after `after` (NULL:
+ * from the start), at most limit of them; fn returns nonzero to stop. */
+typedef int (*store_setting_fn)(void *data, const char *key, const struct store_setting *st);
+WAIHU_API int store_settings_scan(struct store *s, const char *prefix, const char *after,
+                                  unsigned limit, store_setting_fn fn, void *data);
+
+/* A node as announced to the cluster. */
+struct store_node {
+    uint64_t id;
+    char name[64];
+    char dc[64];
+    char raft_address[64];
+    char api_address[64];
+    char forward_address[64];
+};
+/* Fills up to cap nodes, returns how many exist (may exceed cap). */
+WAIHU_API int store_nodes_list(struct store *s, struct store_node *out, int cap);
+
+/* Snapshots: begin captures a consistent RocksDB snapshot at the applied index and
+ * syncs the WAL (so raft may truncate its log); serialize may run on any thread;
+ * end releases it. restore replaces the whole state with a serialized snapshot. */
+struct store_snapshot;
+WAIHU_API int store_snapshot_begin(struct store *s, struct store_snapshot **out);
+/* *buf comes from alloc (raft_malloc for raft) and belongs to the caller. */
+WAIHU_API int store_snapshot_serialize(struct store_snapshot *snap, void *(*alloc)(size_t),
+                                       void **buf, size_t *len);
+WAIHU_API void store_snapshot_end(struct store_snapshot *snap);
+/* Returns WAIHU_ECORRUPT for a damaged blob (nothing changed then). A snapshot older
+ * than what the store already holds is ignored (restart with data after it). */
+WAIHU_API int store_restore(struct store *s, const void *buf, size_t len);
+
+/* Entry encoding, shared by submitters and tests. */
+WAIHU_API uint64_t store_snapshot_index(const struct store_snapshot *snap);
+
+/* raft FSM (version 3, async snapshots) over the store. r is the raft instance the
+ * FSM belongs to (apply needs raft_last_applied); it may be set after init. */
+WAIHU_API void store_fsm_init(struct raft_fsm *fsm, struct store *s);
+WAIHU_API void store_fsm_set_raft(struct raft_fsm *fsm, struct raft *r);
+WAIHU_API void store_fsm_close(struct raft_fsm *fsm);
+
+#endif

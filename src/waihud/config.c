@@ -1,0 +1,332 @@
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+enum opt_type { OPT_U64, OPT_UINT, OPT_STR };
+
+struct opt {
+    const char *path; /* in the file */
+    const char *flag; /* on the command line, or NULL */
+    enum opt_type type;
+    size_t offset;
+    size_t size;      /* strings: buffer size */
+    const char *def;
+    unsigned long long min, max;
+    const char *help;
+};
+
+#define CC(field) offsetof(struct waihud_config, cluster.field)
+#define SELF(field) offsetof(struct waihud_config, cluster.self.field)
+#define SZ(field) sizeof(((struct waihud_config *)0)->field)
+
+static const struct opt opts[] = {
+    {"node.id", "--id", OPT_U64, SELF(id), 0, NULL, 1, (1ULL << 62), "raft server id"},
+    {"node.name", "--name", OPT_STR, SELF(name), SZ(cluster.self.name), "", 0, 0, "node name"},
+    {"node.dc", "--dc", OPT_STR, SELF(dc), SZ(cluster.self.dc), "dc1", 0, 0, "datacenter label"},
+    {"node.data_dir", "--data-dir", OPT_STR, CC(data_dir), SZ(cluster.data_dir), NULL, 0, 0,
+     "data directory"},
+    {"node.raft_address", "--raft-address", OPT_STR, SELF(raft_address),
+     SZ(cluster.self.raft_address), NULL, 0, 0, "raft host:port"},
+    {"node.api_address", "--api-address", OPT_STR, SELF(api_address),
+     SZ(cluster.self.api_address), NULL, 0, 0, "HTTP API host:port"},
+    {"node.forward_address", "--forward-address", OPT_STR, SELF(forward_address),
+     SZ(cluster.self.forward_address), NULL, 0, 0, "forwarding host:port"},
+    {"cluster.name", "--cluster-name", OPT_STR, offsetof(struct waihud_config, cluster_name),
+     SZ(cluster_name), "waihu", 0, 0, "cluster name, checked against the data dir"},
+    {"cluster.election_timeout_ms", "--election-timeout-ms", OPT_UINT, CC(election_timeout_ms),
+     0, "1000", 100, 60000, "raft election timeout"},
+    {"cluster.heartbeat_timeout_ms", "--heartbeat-timeout-ms", OPT_UINT,
+     CC(heartbeat_timeout_ms), 0, "100", 10, 10000, "raft heartbeat interval"},
+    {"cluster.snapshot_threshold", "--snapshot-threshold", OPT_UINT, CC(snapshot_threshold), 0,
+     "100000", 16, 100000000, "entries between snapshots"},
+    {"cluster.snapshot_trailing", "--snapshot-trailing", OPT_UINT, CC(snapshot_trailing), 0,
+     "20000", 4, 100000000, "entries kept after a snapshot"},
+    {"log.level", "--log-level", OPT_STR, offsetof(struct waihud_config, log_level),
+     SZ(log_level), "info", 0, 0, "debug|info|warn|error"},
+};
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+void waihud_config_usage(FILE *f)
+{
+    fprintf(f, "usage: waihud --config FILE [flags]\n\nflags (override the file):\n");
+    fprintf(f, "  %-24s %s\n", "--config FILE", "configuration file (libconfig syntax)");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", opts[i].flag,
+                 opts[i].type == OPT_STR ? "TEXT" : "N");
+        fprintf(f, "  %-24s %s (file: %s%s%s)\n", left, opts[i].help, opts[i].path,
+                opts[i].def ? ", default " : "", opts[i].def ? opts[i].def : "");
+    }
+    fprintf(f, "  %-24s %s\n", "--help", "this text");
+}
+
+/* Sets one option from text; where says where the text came from. */
+static int set_opt(struct waihud_config *c, const struct opt *o, const char *text,
+                   const char *where, char *errmsg)
+{
+    char *base = (char *)c + o->offset;
+    if (o->type == OPT_STR) {
+        if (strlen(text) >= o->size) {
+            snprintf(errmsg, 512, "%s: %s: longer than %zu characters", where, o->path,
+                     o->size - 1);
+            return WAIHU_EINVAL;
+        }
+        memcpy(base, text, strlen(text) + 1);
+        return 0;
+    }
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || *text == '-' || v < o->min || v > o->max) {
+        snprintf(errmsg, 512, "%s: %s: '%s' is not a whole number in %llu..%llu", where,
+                 o->path, text, o->min, o->max);
+        return WAIHU_EINVAL;
+    }
+    if (o->type == OPT_U64) {
+        *(uint64_t *)(void *)base = v;
+    } else {
+        *(unsigned *)(void *)base = (unsigned)v;
+    }
+    return 0;
+}
+
+static const struct opt *find_opt_path(const char *path)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (strcmp(opts[i].path, path) == 0) {
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+static int setting_text(config_setting_t *s, char *buf, size_t cap)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_STRING: snprintf(buf, cap, "%s", config_setting_get_string(s)); return 0;
+    case CONFIG_TYPE_INT: snprintf(buf, cap, "%d", config_setting_get_int(s)); return 0;
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, cap, "%lld", (long long)config_setting_get_int64(s));
+        return 0;
+    default: return -1;
+    }
+}
+
+static int parse_member(config_setting_t *m, const char *file, struct cluster_member_conf *out,
+                        char *errmsg)
+{
+    memset(out, 0, sizeof *out);
+    int line = config_setting_source_line(m);
+    long long id = 0;
+    const char *s;
+    if (!config_setting_lookup_int64(m, "id", &id) || id <= 0) {
+        int iid;
+        if (!config_setting_lookup_int(m, "id", &iid) || iid <= 0) {
+            snprintf(errmsg, 512, "%s:%d: cluster.members: each member needs id > 0", file, line);
+            return WAIHU_EINVAL;
+        }
+        id = iid;
+    }
+    out->id = (uint64_t)id;
+    struct {
+        const char *name;
+        char *dst;
+        size_t cap;
+        bool required;
+    } fields[] = {
+        {"name", out->name, sizeof out->name, false},
+        {"dc", out->dc, sizeof out->dc, false},
+        {"raft_address", out->raft_address, sizeof out->raft_address, true},
+        {"api_address", out->api_address, sizeof out->api_address, false},
+        {"forward_address", out->forward_address, sizeof out->forward_address, false},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (config_setting_lookup_string(m, fields[i].name, &s)) {
+            snprintf(fields[i].dst, fields[i].cap, "%s", s);
+        } else if (fields[i].required) {
+            snprintf(errmsg, 512, "%s:%d: cluster.members: member %lld has no %s", file, line,
+                     id, fields[i].name);
+            return WAIHU_EINVAL;
+        }
+    }
+    out->role = CLUSTER_VOTER;
+    if (config_setting_lookup_string(m, "role", &s) && cluster_role_parse(s, &out->role) != 0) {
+        snprintf(errmsg, 512, "%s:%d: cluster.members: role '%s' is not voter, standby or spare",
+                 file, line, s);
+        return WAIHU_EINVAL;
+    }
+    return 0;
+}
+
+/* Every key in the file must be known: a typo must not silently fall back to a default. */
+static int check_unknown(config_setting_t *group, const char *prefix, const char *file,
+                         char *errmsg)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        char path[128];
+        const char *name = config_setting_name(s);
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", name ? name : "");
+        if (strcmp(path, "cluster.members") == 0) {
+            continue;
+        }
+        if (config_setting_is_group(s)) {
+            int rv = check_unknown(s, path, file, errmsg);
+            if (rv != 0) {
+                return rv;
+            }
+        } else if (find_opt_path(path) == NULL) {
+            snprintf(errmsg, 512, "%s:%d: %s: unknown key", file, config_setting_source_line(s),
+                     path);
+            return WAIHU_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int load_file(const char *file, struct waihud_config *c, char *errmsg)
+{
+    config_t cf;
+    config_init(&cf);
+    int rv = 0;
+    if (!config_read_file(&cf, file)) {
+        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
+            snprintf(errmsg, 512, "%s: cannot read the file", file);
+        } else {
+            snprintf(errmsg, 512, "%s:%d: %s", file, config_error_line(&cf),
+                     config_error_text(&cf));
+        }
+        config_destroy(&cf);
+        return WAIHU_EINVAL;
+    }
+    rv = check_unknown(config_root_setting(&cf), "", file, errmsg);
+    for (size_t i = 0; rv == 0 && i < N_OPTS; i++) {
+        config_setting_t *s = config_lookup(&cf, opts[i].path);
+        char text[512], where[600];
+        if (s == NULL) {
+            continue;
+        }
+        snprintf(where, sizeof where, "%s:%d", file, config_setting_source_line(s));
+        if (setting_text(s, text, sizeof text) != 0 ||
+            (opts[i].type == OPT_STR && config_setting_type(s) != CONFIG_TYPE_STRING) ||
+            (opts[i].type != OPT_STR && config_setting_type(s) == CONFIG_TYPE_STRING)) {
+            snprintf(errmsg, 512, "%s: %s: expected a %s", where, opts[i].path,
+                     opts[i].type == OPT_STR ? "string" : "number");
+            rv = WAIHU_EINVAL;
+            break;
+        }
+        rv = set_opt(c, &opts[i], text, where, errmsg);
+    }
+    config_setting_t *members = config_lookup(&cf, "cluster.members");
+    if (rv == 0 && members != NULL) {
+        int n = config_setting_length(members);
+        if (!config_setting_is_list(members) && !config_setting_is_array(members)) {
+            snprintf(errmsg, 512, "%s:%d: cluster.members: expected a list ( {...}, ... )", file,
+                     config_setting_source_line(members));
+            rv = WAIHU_EINVAL;
+        } else if (n > CLUSTER_MAX_MEMBERS) {
+            snprintf(errmsg, 512, "%s:%d: cluster.members: at most %d", file,
+                     config_setting_source_line(members), CLUSTER_MAX_MEMBERS);
+            rv = WAIHU_EINVAL;
+        }
+        for (int i = 0; rv == 0 && i < n; i++) {
+            rv = parse_member(config_setting_get_elem(members, (unsigned)i), file,
+                              &c->cluster.members[i], errmsg);
+            c->cluster.n_members = i + 1;
+        }
+    }
+    config_destroy(&cf);
+    return rv;
+}
+
+static const struct opt *find_flag(const char *flag)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (strcmp(opts[i].flag, flag) == 0) {
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+int waihud_config_load(int argc, char **argv, struct waihud_config *c, char *errmsg)
+{
+    memset(c, 0, sizeof *c);
+    const char *file = NULL;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (opts[i].def != NULL) {
+            set_opt(c, &opts[i], opts[i].def, "default", errmsg);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            waihud_config_usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        }
+    }
+    if (file != NULL) {
+        int rv = load_file(file, c, errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        const struct opt *o = find_flag(argv[i]);
+        if (o == NULL) {
+            snprintf(errmsg, 512, "%s: unknown flag (see --help)", argv[i]);
+            return WAIHU_EINVAL;
+        }
+        if (i + 1 >= argc) {
+            snprintf(errmsg, 512, "%s: needs a value", argv[i]);
+            return WAIHU_EINVAL;
+        }
+        int rv = set_opt(c, o, argv[++i], o->flag, errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const char *base = (const char *)c + opts[i].offset;
+        bool missing = opts[i].type == OPT_STR ? base[0] == '\0'
+                                               : opts[i].type == OPT_U64
+                                                     ? *(const uint64_t *)(const void *)base == 0
+                                                     : false;
+        if (missing && opts[i].def == NULL) {
+            snprintf(errmsg, 512, "%s: %s (%s) is required", file ? file : "command line",
+                     opts[i].path, opts[i].flag);
+            return WAIHU_EINVAL;
+        }
+    }
+    if (c->cluster.self.name[0] == '\0') {
+        snprintf(c->cluster.self.name, sizeof c->cluster.self.name, "n%llu",
+                 (unsigned long long)c->cluster.self.id);
+    }
+    if (c->cluster.snapshot_trailing > c->cluster.snapshot_threshold * 4) {
+        snprintf(errmsg, 512, "%s: cluster.snapshot_trailing is over 4x snapshot_threshold",
+                 file ? file : "command line");
+        return WAIHU_EINVAL;
+    }
+    /* Our own entry in the member list fills in what the node section left out. */
+    for (int i = 0; i < c->cluster.n_members; i++) {
+        struct cluster_member_conf *m = &c->cluster.members[i];
+        if (m->id == c->cluster.self.id &&
+            strcmp(m->raft_address, c->cluster.self.raft_address) != 0) {
+            snprintf(errmsg, 512, "%s: member %llu has raft_address %s but node.raft_address is %s",
+                     file ? file : "command line", (unsigned long long)m->id, m->raft_address,
+                     c->cluster.self.raft_address);
+            return WAIHU_EINVAL;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* waihud's configuration: one typed table drives the file parser (libconfig), the
+ * flags, --help and the error messages (docs/waihud-config.md). */
+#ifndef WAIHUD_CONFIG_H
+#define WAIHUD_CONFIG_H
+
+#include "cluster.h"
+
+struct waihud_config {
+    struct cluster_config cluster;
+    char cluster_name[64];
+    char log_level[16];
+};
+
+/* Parses argv (and the file named by --config). On error writes "file:line: key: why"
+ * or "flag: why" into errmsg (cap 512) and returns WAIHU_EINVAL. Returns 1 when --help
+ * was printed. */
+int waihud_config_load(int argc, char **argv, struct waihud_config *out, char *errmsg);
+void waihud_config_usage(FILE *f);
+
+#endif

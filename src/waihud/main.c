@@ -1,0 +1,127 @@
+/* waihud: one node of a Waihu cluster (store, raft, API on one libuv loop). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "api.h"
+#include "cluster.h"
+#include "config.h"
+#include "identity.h"
+#include "store.h"
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    struct waihud_config cfg;
+    struct store *store;
+    struct cluster *cluster;
+    struct api *api;
+    bool stopping;
+};
+
+static void cluster_stopped(void *data)
+{
+    struct daemon *d = data;
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void api_stopped(void *data)
+{
+    struct daemon *d = data;
+    cluster_stop(d->cluster, cluster_stopped, d);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (d->stopping) {
+        LOG_W("waihud", "second signal %d: exiting now", signum);
+        exit(1);
+    }
+    d->stopping = true;
+    LOG_I("waihud", "signal %d: stopping (leadership is handed over first)", signum);
+    api_stop(d->api, api_stopped, d);
+}
+
+static int make_dirs(const char *dir, char *errmsg)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0750);
+            *p = '/';
+        }
+    }
+    if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+        snprintf(errmsg, 512, "data_dir %s: %s", dir, strerror(errno));
+        return WAIHU_EIO;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon d;
+    char errmsg[512];
+    char path[600];
+    int rv = waihud_config_load(argc, argv, &d.cfg, errmsg);
+    if (rv == 1) {
+        return 0;
+    }
+    if (rv != 0) {
+        fprintf(stderr, "waihud: %s\n", errmsg);
+        return 2;
+    }
+    enum log_level level = LOG_INFO;
+    if (log_level_parse(d.cfg.log_level, &level) != 0) {
+        fprintf(stderr, "waihud: log.level: '%s' is not debug, info, warn or error\n",
+                d.cfg.log_level);
+        return 2;
+    }
+    log_setup(level, d.cfg.cluster.self.name);
+    /* A peer that dies mid-write must not kill us (FIELD-NOTES: both survivors died). */
+    signal(SIGPIPE, SIG_IGN);
+    const char *dir = d.cfg.cluster.data_dir;
+    if (make_dirs(dir, errmsg) != 0 ||
+        identity_check(dir, d.cfg.cluster_name, d.cfg.cluster.self.id, errmsg) != 0) {
+        LOG_E("waihud", "%s", errmsg);
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/store", dir);
+    if ((rv = store_open(path, &d.store, errmsg)) != 0) {
+        LOG_E("waihud", "%s", errmsg);
+        return 1;
+    }
+    uv_loop_init(&d.loop);
+    if ((rv = cluster_start(&d.loop, &d.cfg.cluster, d.store, &d.cluster, errmsg)) != 0) {
+        LOG_E("waihud", "%s", errmsg);
+        return rv == WAIHU_EINVAL ? 2 : 1;
+    }
+    if ((rv = api_start(&d.loop, d.cfg.cluster.self.api_address, d.cluster, d.store, &d.api,
+                        errmsg)) != 0) {
+        LOG_E("waihud", "api_address %s: %s", d.cfg.cluster.self.api_address, errmsg);
+        return 1;
+    }
+    uv_signal_init(&d.loop, &d.sigterm);
+    uv_signal_init(&d.loop, &d.sigint);
+    d.sigterm.data = d.sigint.data = &d;
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+    LOG_I("waihud", "serving: api %s, raft %s, forward %s, data %s",
+          d.cfg.cluster.self.api_address, d.cfg.cluster.self.raft_address,
+          d.cfg.cluster.self.forward_address, dir);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    store_close(d.store);
+    if (uv_loop_close(&d.loop) != 0) {
+        LOG_W("waihud", "loop closed with handles still open");
+    }
+    LOG_I("waihud", "stopped");
+    return 0;
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Start and drive a local Waihu cluster: N waihud processes on 127.0.0.1.
+
+Used by the README's run command, the integration tests, the benchmarks and jepsen/.
+Ports: raft 7000+i, api 8000+i, forward 9000+i (i = node id), shifted by --port-base.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def default_binary():
+    for b in ("build/src/waihud/waihud",):
+        p = os.path.join(ROOT, b)
+        if os.path.exists(p):
+            return p
+    return os.path.join(ROOT, "build/src/waihud/waihud")
+
+
+class Node:
+    def __init__(self, cluster, nid, dc, role="voter"):
+        self.cluster = cluster
+        self.id = nid
+        self.name = "n%d" % nid
+        self.dc = dc
+        self.role = role
+        base = cluster.port_base
+        self.raft_address = "127.0.0.1:%d" % (base + 7000 + nid)
+        self.api_address = "127.0.0.1:%d" % (base + 8000 + nid)
+        self.forward_address = "127.0.0.1:%d" % (base + 9000 + nid)
+        self.dir = os.path.join(cluster.dir, self.name)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.conf = os.path.join(self.dir, "waihud.conf")
+        self.log = os.path.join(self.dir, "waihud.log")
+        self.proc = None
+
+    def member_conf(self):
+        return ('    { id = %d; name = "%s"; dc = "%s"; raft_address = "%s";\n'
+                '      api_address = "%s"; forward_address = "%s"; role = "%s"; }'
+                % (self.id, self.name, self.dc, self.raft_address, self.api_address,
+                   self.forward_address, self.role))
+
+    def write_conf(self, members):
+        os.makedirs(self.dir, exist_ok=True)
+        c = self.cluster
+        with open(self.conf, "w") as f:
+            f.write('node = {\n  id = %d;\n  name = "%s";\n  dc = "%s";\n  data_dir = "%s";\n'
+                    '  raft_address = "%s";\n  api_address = "%s";\n  forward_address = "%s";\n};\n'
+                    % (self.id, self.name, self.dc, self.data_dir, self.raft_address,
+                       self.api_address, self.forward_address))
+            f.write('cluster = {\n  members = (\n%s\n  );\n' %
+                    ",\n".join(m.member_conf() for m in members))
+            f.write('  election_timeout_ms = %d;\n  heartbeat_timeout_ms = %d;\n'
+                    '  snapshot_threshold = %d;\n  snapshot_trailing = %d;\n};\n'
+                    % (c.election_timeout_ms, c.heartbeat_timeout_ms, c.snapshot_threshold,
+                       c.snapshot_trailing))
+            f.write('log = { level = "%s"; };\n' % c.log_level)
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.cluster.binary, "--config", self.conf],
+                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        logf.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.alive():
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self, timeout=15):
+        """SIGTERM (leadership handed over first), SIGKILL if it hangs."""
+        if not self.alive():
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def request(self, method, path, body=None, headers=None, timeout=5.0):
+        """Returns (status, parsed JSON or text); raises OSError when unreachable."""
+        host, port = self.api_address.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        try:
+            data = json.dumps(body) if isinstance(body, (dict, list)) else body
+            conn.request(method, path, body=data, headers=headers or {})
+            r = conn.getresponse()
+            raw = r.read()
+            ctype = r.getheader("Content-Type", "")
+            if "json" in ctype and raw:
+                return r.status, json.loads(raw)
+            return r.status, raw.decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def status(self):
+        try:
+            s, doc = self.request("GET", "/v1/cluster", timeout=2)
+            return doc if s == 200 else None
+        except OSError:
+            return None
+
+
+class Cluster:
+    def __init__(self, dir, n=3, dcs=None, binary=None, port_base=0,
+                 election_timeout_ms=1000, heartbeat_timeout_ms=100,
+                 snapshot_threshold=100000, snapshot_trailing=20000, log_level="info"):
+        self.dir = os.path.abspath(dir)
+        self.binary = binary or default_binary()
+        self.port_base = port_base
+        self.election_timeout_ms = election_timeout_ms
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        self.snapshot_threshold = snapshot_threshold
+        self.snapshot_trailing = snapshot_trailing
+        self.log_level = log_level
+        dcs = dcs or ["dc1"] * n
+        self.nodes = [Node(self, i + 1, dcs[i]) for i in range(n)]
+
+    def create(self, wipe=True):
+        if wipe and os.path.exists(self.dir):
+            shutil.rmtree(self.dir)
+        os.makedirs(self.dir, exist_ok=True)
+        for node in self.nodes:
+            node.write_conf(self.nodes)
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+
+    def node(self, nid):
+        return next(n for n in self.nodes if n.id == nid)
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
+
+    def kill_all(self):
+        for node in self.nodes:
+            node.kill()
+
+    def leader(self, nodes=None):
+        """The node every live node agrees is leader, and is ready; or None."""
+        for node in nodes or self.nodes:
+            if not node.alive():
+                continue
+            st = node.status()
+            if st and st.get("state") == "leader" and st.get("ready"):
+                return node
+        return None
+
+    def wait(self, cond, timeout=30.0, what="condition", interval=0.02):
+        """Polls cond() until it returns a true value; raises on deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = cond()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+            time.sleep(interval)
+
+    def wait_ready(self, timeout=30.0, nodes=None):
+        nodes = nodes or [n for n in self.nodes if n.alive()]
+
+        def ready():
+            for n in nodes:
+                try:
+                    s, _ = n.request("GET", "/readyz", timeout=1)
+                except OSError:
+                    return False
+                if s != 200:
+                    return False
+            return self.leader(nodes)
+        return self.wait(ready, timeout, "every node ready with a leader")
+
+    def wait_converged(self, timeout=60.0, nodes=None):
+        """Every live node has applied the same index."""
+        nodes = nodes or [n for n in self.nodes if n.alive()]
+
+        def same():
+            idx = set()
+            for n in nodes:
+                st = n.status()
+                if st is None:
+                    return False
+                idx.add(st["applied_index"])
+            return len(idx) == 1 and idx
+        return self.wait(same, timeout, "applied indexes to converge")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("command", choices=["up", "create"])
+    ap.add_argument("--dir", default=os.path.join(ROOT, "run"))
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--dcs", default="", help="comma list of DC labels, one per node")
+    ap.add_argument("--binary", default=None)
+    ap.add_argument("--keep", action="store_true", help="keep existing data")
+    args = ap.parse_args()
+    dcs = args.dcs.split(",") if args.dcs else None
+    c = Cluster(args.dir, args.nodes, dcs, args.binary)
+    c.create(wipe=not args.keep)
+    if args.command == "create":
+        return 0
+    c.start()
+    stop = {"now": False}
+
+    def on_sig(signum, frame):
+        stop["now"] = True
+    signal.signal(signal.SIGINT, on_sig)
+    signal.signal(signal.SIGTERM, on_sig)
+    try:
+        leader = c.wait_ready(60)
+        print("cluster up: %d nodes, leader %s; data and logs under %s"
+              % (len(c.nodes), leader.name, c.dir), flush=True)
+        print("endpoints: %s" % ",".join(n.api_address for n in c.nodes), flush=True)
+        while not stop["now"] and all(n.alive() for n in c.nodes):
+            time.sleep(0.5)
+    finally:
+        c.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
