@@ -96,6 +96,12 @@ struct cluster {
     struct raft_transfer stop_transfer;
 
     struct cluster_metrics metrics;
+
+    /* role manager (roles.c) */
+    int desired_voters;
+    bool role_change_pending;
+    uint64_t last_heard_ms[CLUSTER_MAX_MEMBERS];
+    uint64_t last_heard_id[CLUSTER_MAX_MEMBERS];
 };
 
 /* transport.c */
@@ -129,6 +135,9 @@ void forward_submit(struct cluster *c, const uint8_t *cmd, size_t len, cluster_s
 void forward_read_index(struct cluster *c, cluster_read_cb cb, void *data);
 /* The leader changed (or we were fenced): drop the leader connection, fail in-flight. */
 void forward_leader_changed(struct cluster *c);
+
+/* roles.c: called on every tick. */
+void roles_tick(struct cluster *c);
 
 /* node.c */
 /* Forward address of server id, from announcements or the initial config. */

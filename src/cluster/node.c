@@ -204,6 +204,7 @@ static void on_tick(uv_timer_t *h)
     if (c->fenced) {
         transport_cut(c); /* connections raft re-opened since */
     }
+    roles_tick(c);
     if (c->ready && !c->announced && c->announce_sent_term != c->raft.current_term &&
         !c->fenced) {
         announce(c);
@@ -275,6 +276,9 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
     c->config = *config;
     c->store = s;
     c->last_state = RAFT_UNAVAILABLE;
+    for (int i = 0; i < config->n_members; i++) {
+        c->desired_voters += config->members[i].role == CLUSTER_VOTER;
+    }
     uint64_t seed;
     int fd = open("/dev/urandom", O_RDONLY);
     if (fd < 0 || read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) {

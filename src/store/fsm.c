@@ -74,13 +74,16 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
     return 0;
 }
 
-/* Takes ownership of buf->base (raft's contract). */
+/* Takes ownership of buf->base on success only: on failure raft frees it itself. */
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct fsm_state *st = fsm->data;
     int rv = store_restore(st->s, buf->base, buf->len);
+    if (rv != 0) {
+        return RAFT_CORRUPT;
+    }
     raft_free(buf->base);
-    return rv == 0 ? 0 : RAFT_CORRUPT;
+    return 0;
 }
 
 void store_fsm_init(struct raft_fsm *fsm, struct store *s)

@@ -39,8 +39,13 @@ static uint64_t current_version(struct apply_ctx *c, const char *key)
         }
     }
     struct store_setting st;
-    if (store_setting_get(c->s, key, &st) != 0) {
+    int rv = store_setting_get(c->s, key, &st);
+    if (rv == WAIHU_ENOTFOUND) {
         return 0;
+    }
+    if (rv != 0) {
+        /* Guessing "absent" would let a must-not-exist CAS overwrite real data. */
+        waihu_fatal("store", "apply: read setting %s: %s", key, waihu_strerror(rv));
     }
     free(st.value);
     return st.version;
@@ -292,6 +297,19 @@ void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
         store_batch_commit(s, b, index);
         rocksdb_writebatch_destroy(b);
         if (e != NULL) {
+            /* The origin still waits for an answer per command: WAIHU_EINVAL. */
+            struct store_result *bad = calloc(e->n_commands ? e->n_commands : 1, sizeof *bad);
+            if (bad == NULL) {
+                waihu_fatal("store", "apply %llu: out of memory", (unsigned long long)index);
+            }
+            for (size_t i = 0; i < e->n_commands; i++) {
+                bad[i].code = WAIHU_EINVAL;
+            }
+            if (s->applied_fn != NULL) {
+                s->applied_fn(s->applied_data, index, e->origin, e->batch_id, bad,
+                              (unsigned)e->n_commands);
+            }
+            free(bad);
             entry__free_unpacked(e, NULL);
         }
         return;

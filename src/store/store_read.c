@@ -57,6 +57,10 @@ int store_settings_scan(struct store *s, const char *prefix, const char *after, 
     if (slen < 0 || (size_t)slen >= sizeof start) {
         return WAIHU_EINVAL;
     }
+    /* A cursor sorting before the prefix must not skip it. */
+    if (after && strcmp(start, full_prefix) < 0) {
+        slen = snprintf(start, sizeof start, "%s", full_prefix);
+    }
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[STORE_CF_META]);
     rocksdb_iter_seek(it, start, (size_t)slen);
     unsigned n = 0;

@@ -176,14 +176,27 @@ int store_restore(struct store *s, const void *buf, size_t len)
         return 0;
     }
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    /* Wipe every family, then write the snapshot's records, in one atomic batch. */
+    /* Wipe every family, then write the snapshot's records, in one atomic batch. No
+     * fixed upper bound is above every key: range up to the last key, then that key. */
     for (int cf = 0; cf < STORE_CF_COUNT; cf++) {
         static const char lo[1] = {0};
-        static const char hi[16] = {(char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF,
-                                    (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF,
-                                    (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF,
-                                    (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF};
-        rocksdb_writebatch_delete_range_cf(b, s->cf[cf], lo, 0, hi, sizeof hi);
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[cf]);
+        rocksdb_iter_seek_to_last(it);
+        if (rocksdb_iter_valid(it)) {
+            size_t kl;
+            const char *k = rocksdb_iter_key(it, &kl);
+            rocksdb_writebatch_delete_range_cf(b, s->cf[cf], lo, 0, k, kl);
+            rocksdb_writebatch_delete_cf(b, s->cf[cf], k, kl);
+        }
+        char *err = NULL;
+        rocksdb_iter_get_error(it, &err);
+        rocksdb_iter_destroy(it);
+        if (err != NULL) {
+            LOG_E("store", "restore: read %s of %s: %s", store_cf_names[cf], s->dir, err);
+            rocksdb_free(err);
+            rocksdb_writebatch_destroy(b);
+            return WAIHU_EIO;
+        }
     }
     size_t off = 16, body = len - SHA256_DIGEST_LENGTH;
     rv = WAIHU_ECORRUPT;

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Bad configuration and damaged data: each gives a clear error naming the file or option,
+and nothing is silently lost."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "localcluster"))
+from localcluster import Cluster, default_binary  # noqa: E402
+
+PORT_BASE = 31000
+
+
+def run_waihud(args, timeout=20):
+    p = subprocess.run([default_binary()] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+class TestConfig(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="waihu-bad-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def conf(self, text):
+        path = os.path.join(self.tmp, "waihud.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_malformed_file_names_file_and_line(self):
+        path = self.conf('node = {\n  id = 1;\n  name = "n1"\n  dc = ;\n};\n')
+        rc, out = run_waihud(["--config", path])
+        self.assertEqual(rc, 2, out)
+        self.assertIn(path + ":4", out)
+
+    def test_unknown_key_is_an_error(self):
+        path = self.conf('node = { id = 1; data_dir = "%s/d"; raft_address = "127.0.0.1:1";\n'
+                         ' api_address = "127.0.0.1:2"; forward_address = "127.0.0.1:3";\n'
+                         ' electon_timeout = 5; };\n' % self.tmp)
+        rc, out = run_waihud(["--config", path])
+        self.assertEqual(rc, 2, out)
+        self.assertIn("node.electon_timeout: unknown key", out)
+
+    def test_wrong_type_and_range(self):
+        path = self.conf('node = { id = "one"; };\n')
+        rc, out = run_waihud(["--config", path])
+        self.assertEqual(rc, 2, out)
+        self.assertIn(path + ":1: node.id", out)
+        rc, out = run_waihud(["--id", "0"])
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--id", out)
+
+    def test_unknown_flag(self):
+        rc, out = run_waihud(["--no-such-flag", "1"])
+        self.assertEqual(rc, 2)
+        self.assertIn("--no-such-flag: unknown flag", out)
+
+    def test_missing_required_option(self):
+        rc, out = run_waihud(["--id", "1"])
+        self.assertEqual(rc, 2)
+        self.assertIn("is required", out)
+
+    def test_help(self):
+        rc, out = run_waihud(["--help"])
+        self.assertEqual(rc, 0)
+        self.assertIn("--raft-address", out)
+
+
+class TestDamagedData(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="waihu-dmg-")
+        self.c = Cluster(self.tmp, 3, port_base=PORT_BASE)
+        self.c.create()
+        self.c.start()
+        leader = self.c.wait_ready()
+        for i in range(50):
+            s, _ = leader.request("PUT", "/v1/settings/k%d" % i, {"value": "v%d" % i})
+            self.assertEqual(s, 200)
+        self.c.wait_converged()
+
+    def tearDown(self):
+        self.c.kill_all()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def restart_fails(self, node):
+        node.stop()
+        return node
+
+    def start_and_wait_exit(self, node, timeout=20):
+        node.start()
+        rc = node.proc.wait(timeout=timeout)
+        with open(node.log) as f:
+            return rc, f.read()
+
+    def test_other_clusters_data_is_refused(self):
+        node = self.c.nodes[2]
+        node.stop()
+        with open(os.path.join(node.data_dir, "identity"), "w") as f:
+            f.write("cluster=other node=7\n")
+        rc, log = self.start_and_wait_exit(node)
+        self.assertEqual(rc, 2)
+        self.assertIn("this data belongs to 'cluster=other node=7'", log)
+
+    def test_corrupted_raft_segment_is_reported(self):
+        node = self.c.nodes[2]
+        node.stop()
+        segs = [p for p in glob.glob(os.path.join(node.data_dir, "raft", "*"))
+                if os.path.basename(p)[0].isdigit() or os.path.basename(p).startswith("open-")]
+        self.assertTrue(segs, "no raft segment written")
+        # Flip bytes inside every segment's entries (past the 8-byte format header).
+        for seg in segs:
+            size = os.path.getsize(seg)
+            if size < 200:
+                continue
+            with open(seg, "r+b") as f:
+                f.seek(min(100, size - 1))
+                b = f.read(16)
+                f.seek(min(100, size - 1))
+                f.write(bytes((x ^ 0xFF) for x in b))
+        rc, log = self.start_and_wait_exit(node)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("raft", log)
+        self.assertTrue("checksum" in log or "corrupt" in log.lower() or "load" in log, log[-2000:])
+
+    def test_corrupted_rocksdb_is_reported(self):
+        node = self.c.nodes[2]
+        node.stop()
+        current = os.path.join(node.data_dir, "store", "CURRENT")
+        with open(current, "w") as f:
+            f.write("MANIFEST-999999\n")
+        rc, log = self.start_and_wait_exit(node)
+        self.assertEqual(rc, 1)
+        self.assertIn(os.path.join(node.data_dir, "store"), log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
