@@ -16,7 +16,7 @@ enum { F_SUBMIT = 1, F_RESULT = 2, F_READ_INDEX = 3, F_READ_RESULT = 4 };
 struct fconn {
     uv_tcp_t tcp;
     struct cluster *c;
-    int refs;
+    int refs; /* one for the open handle (dropped when closed) + one per holder */
     bool closed;
     bool connected;
     bool client; /* our connection to the leader */
@@ -402,7 +402,7 @@ static struct fconn *leader_conn(struct cluster *c)
     }
     f->c = c;
     f->client = true;
-    f->refs = 2; /* fw->leader + connect request */
+    f->refs = 3; /* the open handle + fw->leader + connect request */
     uv_tcp_init(c->loop, &f->tcp);
     f->tcp.data = f;
     req->data = f;

@@ -325,7 +325,8 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
         }
     }
     if ((rv = raft_start(&c->raft)) != 0) {
-        snprintf(errmsg, 256, "raft start %s: %s", raft_dir, raft_errmsg(&c->raft));
+        snprintf(errmsg, 256, "raft start %s (%s): %s %s", raft_dir, config->self.raft_address,
+                 raft_strerror(rv), raft_errmsg(&c->raft));
         rv = rv == RAFT_CORRUPT ? WAIHU_ECORRUPT : WAIHU_EIO;
         goto err_raft;
     }

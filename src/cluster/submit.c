@@ -175,7 +175,7 @@ static void flush_range(struct cluster *c, unsigned from, unsigned to)
     for (unsigned i = from; i < to; i++) {
         total += 1 + 10 + c->queue[i].len;
     }
-    uint8_t *buf = raft_malloc(total);
+    uint8_t *buf = raft_malloc(store_entry_size(total));
     if (b == NULL || ws == NULL || buf == NULL) {
         for (unsigned i = from; i < to; i++) {
             c->queue[i].w.cb(c->queue[i].w.data, WAIHU_EUNAVAILABLE, NULL);
@@ -186,7 +186,7 @@ static void flush_range(struct cluster *c, unsigned from, unsigned to)
         raft_free(buf);
         return;
     }
-    size_t off = entry__pack(&e, buf);
+    size_t off = STORE_ENTRY_HEAD + entry__pack(&e, buf + STORE_ENTRY_HEAD);
     for (unsigned i = from; i < to; i++) {
         buf[off++] = (3 << 3) | 2; /* field 3, length-delimited */
         off += varint_put(buf + off, c->queue[i].len);
@@ -200,7 +200,8 @@ static void flush_range(struct cluster *c, unsigned from, unsigned to)
     b->n = to - from;
     b->waiters = ws;
     b->req.data = b;
-    struct raft_buffer rb = {.base = buf, .len = off};
+    store_entry_frame(buf, off - STORE_ENTRY_HEAD);
+    struct raft_buffer rb = {.base = buf, .len = store_entry_size(off - STORE_ENTRY_HEAD)};
     int rv = raft_apply(&c->raft, &b->req, &rb, 1, apply_cb);
     if (rv != 0) {
         raft_free(buf);

@@ -99,8 +99,16 @@ WAIHU_API void store_snapshot_end(struct store_snapshot *snap);
  * than what the store already holds is ignored (restart with data after it). */
 WAIHU_API int store_restore(struct store *s, const void *buf, size_t len);
 
-/* Entry encoding, shared by submitters and tests. */
 WAIHU_API uint64_t store_snapshot_index(const struct store_snapshot *snap);
+
+/* Entry framing. raft_uv requires entry lengths in multiples of 8 (it reads past the
+ * end otherwise) and protobuf cannot skip padding, so a raft entry is:
+ * u32 big-endian length of the Entry message | Entry message | zero padding to 8. */
+#define STORE_ENTRY_HEAD 4
+/* Bytes of a framed entry whose message has message_len bytes. */
+WAIHU_API size_t store_entry_size(size_t message_len);
+/* Writes the header and padding around a message already packed at buf + 4. */
+WAIHU_API void store_entry_frame(uint8_t *buf, size_t message_len);
 
 /* raft FSM (version 3, async snapshots) over the store. r is the raft instance the
  * FSM belongs to (apply needs raft_last_applied); it may be set after init. */

@@ -282,12 +282,33 @@ static void apply_command(struct apply_ctx *c, const Entry *e, size_t i,
     }
 }
 
+size_t store_entry_size(size_t message_len)
+{
+    return (STORE_ENTRY_HEAD + message_len + 7) & ~(size_t)7;
+}
+
+void store_entry_frame(uint8_t *buf, size_t message_len)
+{
+    buf[0] = (uint8_t)(message_len >> 24);
+    buf[1] = (uint8_t)(message_len >> 16);
+    buf[2] = (uint8_t)(message_len >> 8);
+    buf[3] = (uint8_t)message_len;
+    size_t end = STORE_ENTRY_HEAD + message_len;
+    memset(buf + end, 0, store_entry_size(message_len) - end);
+}
+
 void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
 {
     if (index <= s->applied_index) {
         return;
     }
-    Entry *e = entry__unpack(NULL, len, buf);
+    const uint8_t *p = buf;
+    size_t mlen = len >= STORE_ENTRY_HEAD
+                      ? ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3])
+                      : 0;
+    Entry *e = len >= STORE_ENTRY_HEAD && mlen <= len - STORE_ENTRY_HEAD
+                   ? entry__unpack(NULL, mlen, p + STORE_ENTRY_HEAD)
+                   : NULL;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     store_batch_applied(s, b, index);
     if (e == NULL || e->version != 1 || e->n_commands > MAX_COMMANDS_PER_ENTRY) {

@@ -1,5 +1,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "test_util.h"
+#include "store.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -111,12 +112,13 @@ void tb_noop(struct tb_entry *b, uint64_t client_id, uint64_t seq)
 void *tb_pack(const struct tb_entry *b, void *(*alloc)(size_t), size_t *len)
 {
     size_t n = entry__get_packed_size(&b->e);
-    uint8_t *buf = alloc(n ? n : 1);
+    uint8_t *buf = alloc(store_entry_size(n));
     if (buf == NULL) {
         abort();
     }
-    entry__pack(&b->e, buf);
-    *len = n;
+    entry__pack(&b->e, buf + STORE_ENTRY_HEAD);
+    store_entry_frame(buf, n);
+    *len = store_entry_size(n);
     return buf;
 }
 

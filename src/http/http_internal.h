@@ -1,0 +1,68 @@
+/* Private to src/http: the request object shared by the lws glue (server.c) and the
+ * request accessors (request.c). */
+#ifndef WAIHU_HTTP_INTERNAL_H
+#define WAIHU_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libwebsockets.h>
+
+#include "http.h"
+
+struct http_header {
+    char *name;  /* lower case, no colon */
+    char *value;
+};
+
+/* Per-connection state lws allocates for us (protocol per_session_data). */
+struct http_conn {
+    struct http_request *req; /* request in progress on this connection, or NULL */
+};
+
+enum req_state {
+    REQ_BODY,      /* reading the body; owned by the server */
+    REQ_HANDLER,   /* handed to the handler; owned by it until http_respond */
+    REQ_REJECTED,  /* answered by the server itself (413, 411...); owned by the server */
+    REQ_RESPONDED, /* response queued, waiting for WRITEABLE; owned by the server */
+};
+
+struct http_request {
+    struct http_server *server; /* NULL once detached (connection closed, server stopped) */
+    struct lws *wsi;            /* NULL once detached */
+    struct http_conn *conn;     /* NULL once detached */
+    struct http_request *prev, *next; /* server's list of attached requests */
+    enum req_state state;
+
+    char method[8];
+    char *path;
+    char *query;  /* fragments joined by '&', as lws decoded them */
+    char **args;  /* "name=value" fragments (lws already URL-decoded them) */
+    size_t n_args;
+    struct http_header *headers;
+    size_t n_headers, cap_headers;
+    bool head;       /* HEAD: send headers only */
+    bool keep_alive; /* connection persists after this response */
+    bool http10;
+
+    char *body;
+    size_t body_len;
+    size_t content_length;
+    bool body_done;
+
+    unsigned char *out; /* LWS_PRE bytes, then status line, headers and body */
+    size_t out_len;
+    bool close_after;   /* close once out is written (and the body is drained) */
+};
+
+/* Builds a request from the headers lws parsed on wsi; NULL on allocation failure. */
+struct http_request *request_new(struct lws *wsi, const char *path);
+void request_free(struct http_request *req);
+/* Formats the whole response into req->out; returns 0 or WAIHU_ENOMEM. */
+int request_format(struct http_request *req, int status, const char *content_type,
+                   const char *body, size_t len);
+/* Adds a header copy to the snapshot; returns 0 or WAIHU_ENOMEM. */
+int request_add_header(struct http_request *req, const char *name, size_t name_len,
+                       const char *value);
+
+#endif
