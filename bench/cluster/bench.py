@@ -261,8 +261,10 @@ def phase_load(w, e):
 
 # ------------------------------------------------------------ failover ----
 
-def check_alive(w, when):
+def check_alive(w, when, except_node=None):
     for n in w.nodes:
+        if n is except_node:
+            continue
         if n.proc is not None and n.proc.poll() is not None:
             rc = n.proc.returncode
             log("  !! waihud %s exited (status %s) %s; last log lines:" % (n.name, rc, when))
@@ -280,7 +282,43 @@ def log_tail(path, lines=15):
         pass
 
 
-def phase_waihu_failover(w):
+def restart_node(w, node, failures):
+    """Restarts a killed node and waits for the cluster; on failure (the node does not come
+    back) logs why, counts it and rebuilds the cluster from scratch so the next run can go on."""
+    off = os.path.getsize(node.log) if os.path.exists(node.log) else 0
+    node.start()
+    try:
+        w.wait_ready(60)
+        w.wait_converged(60)
+        return w
+    except TimeoutError as ex:
+        why = None
+        if not node.alive():
+            why = "exited with status %s" % node.proc.returncode
+        err = None
+        try:
+            with open(node.log, "rb") as f:
+                f.seek(off)
+                for raw in f:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if '"level":"error"' in line or '"level":"fatal"' in line:
+                        err = line[:400]
+                        break
+        except OSError:
+            pass
+        log("  !! restart of %s after kill -9 failed (%s; %s)" % (node.name, why or ex, err))
+        failures.append("%s: %s" % (node.name, err or why or ex))
+        keep = w.dir + ".failed%d" % len(failures)
+        w.kill_all()
+        os.rename(w.dir, keep)
+        log("     its run dir is kept as %s; rebuilding the cluster from scratch" % keep)
+        w.create()
+        w.start()
+        w.wait_ready(90)
+        return w
+
+
+def phase_waihu_failover(w, failures):
     log("== failover: kill -9 of the waihu leader -> next acknowledged write, %d runs "
         "(election %d ms, heartbeat %d ms)" %
         (FAILOVER_RUNS, w.election_timeout_ms, w.heartbeat_timeout_ms))
@@ -300,17 +338,13 @@ def phase_waihu_failover(w):
             "probes sent %d, acked before kill %d, failed %d)" %
             (r + 1, leader.name, fmt(dt), new.name if new else "?", term0, term1,
              p.sent, pre, p.fails))
-        leader.start()
-        t = time.monotonic()
-        w.wait_ready(60)
-        w.wait_converged(60)
-        if VERBOSE:
-            log("         restarted %s, ready+converged in %.2f s" % (leader.name,
-                                                                       time.monotonic() - t))
+        check_alive(w, "after kill -9 of %s" % leader.name, except_node=leader)
+        restart_node(w, leader, failures)
     med = median(times)
-    log("  leader failover median %s s  (min %s, max %s; term bumps per kill: %s)" %
+    log("  leader failover median %s s  (min %s, max %s; term bumps per kill: %s; "
+        "restart failures: %d)" %
         (fmt(med), fmt(min([x for x in times if x is not None], default=None)),
-         fmt(max([x for x in times if x is not None], default=None)), bumps))
+         fmt(max([x for x in times if x is not None], default=None)), bumps, len(failures)))
     return med, times
 
 
@@ -505,6 +539,8 @@ def check_logs(w, label):
 def main():
     state = {"clusters": []}
     result = {}
+    failed = []          # phases that raised
+    restart_failures = []
     stop = {"sig": None}
 
     def on_sig(signum, frame):
@@ -514,10 +550,29 @@ def main():
 
     df = subprocess.run(["df", "-h", WORK], capture_output=True, text=True).stdout.splitlines()
     log("waihu-vs-etcd bench: work dir %s (%s); %s; QUICK=%d DURATION=%d RUNS=%d "
-        "FAILOVER_RUNS=%d" % (WORK, df[-1].split()[0] if df else "?",
-                              subprocess.run([ETCD, "--version"], capture_output=True,
-                                             text=True).stdout.splitlines()[0],
-                              QUICK, DURATION, RUNS, FAILOVER_RUNS))
+        "FAILOVER_RUNS=%d; load average %s" %
+        (WORK, df[-1].split()[0] if df else "?",
+         subprocess.run([ETCD, "--version"], capture_output=True,
+                        text=True).stdout.splitlines()[0],
+         QUICK, DURATION, RUNS, FAILOVER_RUNS, " ".join(
+             "%.2f" % x for x in os.getloadavg())))
+
+    def phase(name, fn):
+        try:
+            return fn()
+        except KeyboardInterrupt:
+            raise
+        except Exception as ex:
+            log("!! phase %s failed: %s: %s" % (name, type(ex).__name__, ex))
+            failed.append(name)
+            for c in state["clusters"]:
+                for n in c.nodes:
+                    if n.proc is not None and n.proc.poll() is not None \
+                            and n.proc.returncode not in (0, -signal.SIGKILL):
+                        log("  !! %s exited with status %s" % (n.name, n.proc.returncode))
+                        log_tail(n.log, 5)
+            return None
+
     w = e = None
     try:
         need_w3 = any(p in PHASES for p in ("load", "failover"))
@@ -550,32 +605,29 @@ def main():
             log("etcd ready in %.1f s, leader %s" % (time.monotonic() - t, e.leader().name))
 
         if "load" in PHASES:
-            result["load"] = phase_load(w, e)
+            result["load"] = phase("load", lambda: phase_load(w, e))
         if "etcd-failover" in PHASES:
-            result["etcd_failover"] = phase_etcd_failover(e)[0]
+            r = phase("etcd-failover", lambda: phase_etcd_failover(e))
+            result["etcd_failover"] = r[0] if r else None
         if e:
             e.stop()
         if "failover" in PHASES:
-            result["failover"] = phase_waihu_failover(w)[0]
+            r = phase("failover", lambda: phase_waihu_failover(w, restart_failures))
+            result["failover"] = r[0] if r else None
         if w:
             check_logs(w, "waihu3")
-            w.stop()
+            w.kill_all() if "failover" in failed else w.stop()
         if "dc" in PHASES:
-            med, _, methods = phase_dc(state)
-            result["dc"] = med
-            result["dc_method"] = "+".join(methods)
+            r = phase("dc", lambda: phase_dc(state))
+            if r:
+                result["dc"] = r[0]
+                result["dc_method"] = "+".join(r[2])
     except KeyboardInterrupt:
         log("interrupted (signal %s)" % stop["sig"])
         raise SystemExit(130)
     except Exception as ex:
         log("!! bench failed: %s: %s" % (type(ex).__name__, ex))
-        for c in state["clusters"]:
-            for n in c.nodes:
-                if n.proc is not None and n.proc.poll() is not None and n.proc.returncode < 0 \
-                        and n.proc.returncode != -signal.SIGKILL:
-                    log("  !! %s died with signal %d" % (n.name, -n.proc.returncode))
-            check_logs(c, os.path.basename(c.dir))
-        raise SystemExit(1)
+        failed.append("setup")
     finally:
         for c in state["clusters"]:
             c.kill_all()
@@ -606,8 +658,13 @@ def main():
     hb = HEARTBEAT_MS or (w.heartbeat_timeout_ms if w else None)
     if el:
         keys.append("election_ms=%s heartbeat_ms=%s" % (el, hb))
+    if restart_failures:
+        log("restart failures after kill -9: %s" % "; ".join(restart_failures))
+    keys.append("restart_failures=%d" % len(restart_failures))
+    if failed:
+        keys.append("failed_phases=%s" % ",".join(failed))
     log("RESULT " + " ".join(keys))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

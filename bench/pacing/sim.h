@@ -21,7 +21,8 @@ enum policy_kind {
     POL_VICIDIAL,        /* VICIdial-style ADAPT_TAPERED adaptive dial level */
     POL_PREDICTIVE,      /* pacing module, predictive mode */
     POL_ORACLE,          /* knows every lead's outcome, ring and handle times */
-    POL_COUNT
+    POL_COUNT,
+    POL_MATCHED = POL_COUNT, /* predictive with its cap lowered to vicidial's abandon rate */
 };
 
 struct scenario {
@@ -54,8 +55,8 @@ struct run_stats {
     double theta_mean, target_mean; /* predictive diagnostics */
 };
 
-/* Runs one policy over a scenario. */
-void sim_run(const struct scenario *sc, enum policy_kind policy, struct run_stats *out);
+/* Runs one policy over a scenario. cap: the predictive policies' abandon cap. */
+void sim_run(const struct scenario *sc, enum policy_kind policy, double cap, struct run_stats *out);
 
 const char *sim_policy_name(enum policy_kind p);
 

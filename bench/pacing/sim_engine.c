@@ -410,13 +410,13 @@ static void run_day(struct world *w, uint32_t *in_cap)
     }
 }
 
-void sim_run(const struct scenario *sc, enum policy_kind policy, struct run_stats *out)
+void sim_run(const struct scenario *sc, enum policy_kind policy, double cap, struct run_stats *out)
 {
     struct world w;
     memset(&w, 0, sizeof(w));
     memset(out, 0, sizeof(*out));
     w.sc = sc;
-    w.policy = policy;
+    w.policy = policy == POL_MATCHED ? POL_PREDICTIVE : policy;
     w.agents = calloc(sc->agents, sizeof(*w.agents));
     w.readyq = calloc(sc->agents + 1, sizeof(*w.readyq));
     w.in_agents = calloc(sc->agents, sizeof(*w.in_agents));
@@ -427,7 +427,8 @@ void sim_run(const struct scenario *sc, enum policy_kind policy, struct run_stat
         abort();
     struct pacing_config cfg;
     pacing_config_default(&cfg);
-    cfg.mode = policy == POL_PREDICTIVE ? PACING_PREDICTIVE : PACING_PROGRESSIVE;
+    cfg.mode = w.policy == POL_PREDICTIVE ? PACING_PREDICTIVE : PACING_PROGRESSIVE;
+    cfg.abandon_cap = cap;
     if (pacing_init(&w.pacing, &cfg) != 0)
         abort();
     w.vici.level = 1.0;
@@ -474,7 +475,7 @@ void sim_run(const struct scenario *sc, enum policy_kind policy, struct run_stat
 
 const char *sim_policy_name(enum policy_kind p)
 {
-    static const char *const names[POL_COUNT] = {"progressive", "ratio", "vicidial", "predictive",
-                                                 "oracle"};
-    return p < POL_COUNT ? names[p] : "?";
+    static const char *const names[POL_COUNT + 1] = {"progressive", "ratio", "vicidial", "predictive",
+                                                     "oracle", "pred@vici"};
+    return p <= POL_MATCHED ? names[p] : "?";
 }

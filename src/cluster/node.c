@@ -306,6 +306,10 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
     }
     /* FSM version 3 (async snapshots) needs io version 2; raft_uv_init says 1. */
     c->io.version = 2;
+    /* Auto-recovery renames a corrupt closed segment aside and starts with a shorter
+     * log: entries this node acknowledged would vanish silently and it could then vote
+     * for a candidate missing them. Refuse to start instead; the operator decides. */
+    raft_uv_set_auto_recovery(&c->io, false);
     store_fsm_init(&c->fsm, s);
     if ((rv = raft_init(&c->raft, &c->io, &c->fsm, config->self.id,
                         config->self.raft_address)) != 0) {

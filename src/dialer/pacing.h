@@ -169,8 +169,8 @@ struct pacing_config {
     uint32_t grace_ms;           /* a live answer must get an agent within this (2000) */
     uint32_t connect_latency_ms; /* bridge set-up time eaten from the grace (250) */
     double safety_z;             /* z-score of the daily budget reserve (2.0) */
-    double overdispersion;       /* variance/mean of abandon counts (abandons cluster) (2.0) */
-    double max_target_factor;    /* never aim above this x cap, even with budget left (1.3) */
+    double overdispersion;       /* variance/mean of abandon counts (abandons cluster) (3.0) */
+    double max_target_factor;    /* never aim above this x cap, even with budget left (1.0) */
     double max_lines_per_agent;  /* hard cap on calls in flight per available agent (20) */
     /* Priors used until observations arrive (and again after long pauses). */
     double prior_answer_rate;    /* conservative: high (0.6) */
@@ -185,6 +185,7 @@ struct pacing_config {
 WAIHU_API void pacing_config_default(struct pacing_config *cfg);
 
 #define PACING_TALK_TABLE 7200 /* talk-time CDF on a 1 s grid: 2 hours */
+#define PACING_LIVE_TAU_MS (30 * 60 * 1000.0) /* memory of the live-answer rate */
 
 /* The pacing object, in caller memory. Fields are private: use the functions. */
 struct pacing {
@@ -200,6 +201,8 @@ struct pacing {
     double log_theta;             /* ln of the marginal-risk threshold */
     double pred_abandon, pred_live; /* decayed predicted abandons / live of launched calls */
     double bias_real, bias_pred;  /* decayed realised vs predicted abandons (model bias) */
+    double live_count;            /* live answers, decayed with PACING_LIVE_TAU_MS */
+    int64_t live_ms;              /* time of the last live answer */
     int64_t last_ms;
     int started;
     /* cache rebuilt from the estimators */

@@ -6,7 +6,7 @@
 #include "pacing.h"
 #include "pacing_internal.h"
 
-#define THETA_MIN 1e-4
+#define THETA_MIN 1e-7
 #define THETA_MAX 0.6
 #define PRED_TAU_S 900.0   /* memory of the predicted abandon rate */
 #define BIAS_HALF_LIFE 3000.0 /* model-bias memory, in predicted live answers */
@@ -63,13 +63,25 @@ static double target_rate(const struct pacing *p, const struct pacing_model *m,
 {
     const struct pacing_config *cfg = &p->cfg;
     uint32_t rem_s = in->day_remaining_s ? in->day_remaining_s : PLAN_HOUR_S;
-    double handle = m->talk_mean_ms + m->wrap_mean_ms + 1000;
-    double l_rem = (double)avail * rem_s * 1000.0 / handle * 0.95;
+    /* Live answers still to come today: from the observed rate once there is
+     * one, else from the team (as if 80% busy). Low is the safe side. */
+    double count = p->live_count;
+    if (in->now_ms > p->live_ms)
+        count *= exp(-(double)(in->now_ms - p->live_ms) / PACING_LIVE_TAU_MS);
+    double rate_per_s = count / (PACING_LIVE_TAU_MS / 1000.0);
+    if (count < 20) {
+        double handle = m->talk_mean_ms + m->wrap_mean_ms + 1000;
+        rate_per_s = (double)avail * 1000.0 / handle * 0.8;
+    }
+    double l_rem = rate_per_s * rem_s * 0.9;
     if (l_rem < 1)
         l_rem = 1;
     double cap = cfg->abandon_cap;
-    double b_day = cap * ((double)in->today.live + l_rem) - (double)in->today.abandoned;
-    double b_win = cap * ((double)in->window.live + l_rem) - (double)in->window.abandoned;
+    /* One abandon held back (less for tiny caps, where one is the whole day's
+     * allowance): the plan must end the day at or under the cap. */
+    double l_day = (double)in->today.live + l_rem, l_win = (double)in->window.live + l_rem;
+    double b_day = cap * l_day - (double)in->today.abandoned - fmin(1.0, 0.5 * cap * l_day);
+    double b_win = cap * l_win - (double)in->window.abandoned - fmin(1.0, 0.5 * cap * l_win);
     double r_day = plannable(b_day, cfg->safety_z, cfg->overdispersion) / l_rem;
     double r_win = plannable(b_win, cfg->safety_z, cfg->overdispersion) / l_rem;
     double r = fmin(r_day, r_win);
@@ -100,7 +112,7 @@ static void controller_step(struct pacing *p, int64_t now_ms, double target)
     p->pred_live *= decay;
     const double l0 = 5.0; /* pseudo live answers at the target rate */
     double rate = (p->pred_abandon + target * l0) / (p->pred_live + l0) * bias_factor(p);
-    double err = (target - rate) / fmax(target, 0.002);
+    double err = (target - rate) / target;
     if (err > 1)
         err = 1;
     if (err < -1)

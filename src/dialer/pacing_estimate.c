@@ -170,8 +170,8 @@ void pacing_config_default(struct pacing_config *cfg)
     cfg->grace_ms = 2000;
     cfg->connect_latency_ms = 250;
     cfg->safety_z = 2.0;
-    cfg->overdispersion = 2.0;
-    cfg->max_target_factor = 1.3;
+    cfg->overdispersion = 3.0;
+    cfg->max_target_factor = 1.0;
     cfg->max_lines_per_agent = 20;
     cfg->prior_answer_rate = 0.6;
     cfg->prior_machine_rate = 0.1;
@@ -234,6 +234,11 @@ void pacing_observe_call(struct pacing *p, int64_t now_ms, enum pacing_outcome o
     if (outcome == PACING_OUT_MACHINE)
         return;
     pacing_hist_observe(&p->detect, detect_ms);
+    if (now_ms > p->live_ms) {
+        p->live_count *= exp(-(double)(now_ms - p->live_ms) / PACING_LIVE_TAU_MS);
+        p->live_ms = now_ms;
+    }
+    p->live_count += 1;
     if (outcome == PACING_OUT_ABANDONED)
         p->bias_real += 1.0;
 }

@@ -10,6 +10,7 @@
 #define EPS_P 1e-9     /* probabilities closer than this to 0 or 1 are certain */
 #define EXACT_VAR 9.0  /* exact convolution while the variance is this small */
 #define TRIM 1e-15     /* mass dropped at the tails of the exact law */
+#define EXACT_ITEMS 96 /* ... and while few items are uncertain (cost) */
 
 static double phi_cdf(double z)
 {
@@ -335,7 +336,7 @@ size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
             double vmax = 0;
             for (int j = 0; j < PACING_J; j++)
                 vmax = fmax(vmax, d->var[j]);
-            d->exact = vmax <= EXACT_VAR && uncertain < PACING_DPW / 2;
+            d->exact = vmax <= EXACT_VAR && uncertain <= EXACT_ITEMS;
             if (!d->exact)
                 break;
             for (int j = 0; j < PACING_J; j++) {

@@ -94,7 +94,11 @@ class TestDamagedData(unittest.TestCase):
 
     def start_and_wait_exit(self, node, timeout=20):
         node.start()
-        rc = node.proc.wait(timeout=timeout)
+        try:
+            rc = node.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+            print("still running after %ds; raft dir: %s" % (timeout, os.listdir(os.path.join(node.data_dir, "raft"))))
         with open(node.log) as f:
             return rc, f.read()
 
