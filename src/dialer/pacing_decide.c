@@ -98,9 +98,10 @@ static double bias_factor(const struct pacing *p)
  * corrected by the observed model bias, tracks the target. */
 static void controller_step(struct pacing *p, int64_t now_ms, double target)
 {
-    if (!p->started) {
+    if (!p->started) { /* start cautious: the marginal risk at the average target */
         p->started = 1;
         p->last_ms = now_ms;
+        p->log_theta = log(fmin(THETA_MAX, fmax(THETA_MIN, target)));
         return;
     }
     double dt = (double)(now_ms - p->last_ms) / 1000.0;
@@ -164,7 +165,7 @@ int pacing_decide(struct pacing *p, const struct pacing_input *in, struct pacing
     }
 
     struct pacing_model m;
-    pacing_model_build(p, in->now_ms, &m);
+    pacing_model_build(p, in, &m);
     out->p_live = m.p_live;
     double target = target_rate(p, &m, in, avail);
     out->target_rate = target;
@@ -213,7 +214,7 @@ double pacing_risk(struct pacing *p, const struct pacing_input *in, uint32_t k)
     if (!p || !input_valid(in) || k == 0)
         return 0;
     struct pacing_model m;
-    pacing_model_build(p, in->now_ms, &m);
+    pacing_model_build(p, in, &m);
     struct pacing_dist d;
     pacing_dist_build(p, &m, in, &d);
     for (uint32_t i = 1; i < k; i++)

@@ -197,9 +197,11 @@ int pacing_init(struct pacing *p, const struct pacing_config *cfg)
 
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
-    /* Fast rate: a few hundred calls or 20 minutes; slow: thousands or 2 hours. */
-    pacing_rate_init(&p->answer_fast, cfg->prior_answer_rate, 10, 150, 20 * 60e3);
-    pacing_rate_init(&p->answer_slow, cfg->prior_answer_rate, 10, 1500, 120 * 60e3);
+    /* Half-lives in time, not in calls: a window of calls shorter than the
+     * ring timeout would see only the quick outcomes of a large team. Fast: 5
+     * minutes; slow: an hour. */
+    pacing_rate_init(&p->answer_fast, cfg->prior_answer_rate, 10, 0, 5 * 60e3);
+    pacing_rate_init(&p->answer_slow, cfg->prior_answer_rate, 10, 0, 60 * 60e3);
     pacing_rate_init(&p->machine, cfg->prior_machine_rate, 10, 1000, 120 * 60e3);
 
     double to = cfg->no_answer_timeout_ms;

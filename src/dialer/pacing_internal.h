@@ -12,6 +12,10 @@
 #define PACING_TAU 6      /* quantiles of the new call's answer time */
 #define PACING_J (PACING_TAU + 1) /* ... plus the end of the in-flight horizon */
 #define PACING_DPW 512    /* exact distribution width (values) */
+/* Ringing calls are grouped by age in bins of this width (ms): the answer-time
+ * law barely moves within a bin, and large teams have hundreds of calls. */
+#define PACING_AGE_BIN_MS 250u
+#define PACING_AGE_BINS 256u
 
 /* Everything a decision needs, derived once from the estimators. */
 struct pacing_model {
@@ -39,7 +43,8 @@ struct pacing_dist {
     double mean[PACING_J], var[PACING_J], k3[PACING_J];
 };
 
-void pacing_model_build(struct pacing *p, int64_t now_ms, struct pacing_model *m);
+/* in may be NULL (no calls in flight to correct the answer rate with). */
+void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct pacing_model *m);
 /* Builds the law of X_j from the input; returns the number of available agents. */
 size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
                          const struct pacing_input *in, struct pacing_dist *d);

@@ -90,19 +90,64 @@ static double talk_cdf(const struct pacing *p, double x_ms)
     return p->talk_cdf[b] + (p->talk_cdf[b + 1] - p->talk_cdf[b]) * (pos - b);
 }
 
-void pacing_model_build(struct pacing *p, int64_t now_ms, struct pacing_model *m)
+/* Answer rate corrected for censoring: resolved calls over-represent quick
+ * outcomes (busy, unreachable) while slower ones still ring, which biases a
+ * plain ratio low just after a start or a change. Calls in flight count too,
+ * each as answered with its conditional probability given its age (a few
+ * fixed-point steps of the censored-data likelihood). */
+static double answer_rate(const struct pacing_rate *r, const struct pacing_model *m,
+                          const struct pacing_input *in, const uint32_t *bins, double answered_pending)
+{
+    int64_t now = in ? in->now_ms : r->last_ms;
+    double w = pacing_rate_weight(r, now) + r->prior_weight;
+    double pv = pacing_rate_value(r, now);
+    double hits = pv * w;
+    if (!in)
+        return pv;
+    double n_ring = 0;
+    for (uint32_t b = 0; b < PACING_AGE_BINS; b++)
+        n_ring += bins[b];
+    double p = (hits + answered_pending + 0.5 * n_ring) / (w + answered_pending + n_ring);
+    for (int it = 0; it < 6; it++) {
+        double exp_hits = 0;
+        for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
+            if (!bins[b])
+                continue;
+            double a = (b + 0.5) * PACING_AGE_BIN_MS;
+            double sr = 1 - edges_cdf(m->ring_cdf, PACING_RING_BIN_MS, a);
+            double sn = 1 - edges_cdf(m->noans_cdf, PACING_RING_BIN_MS, a);
+            double z = p * sr + (1 - p) * sn;
+            exp_hits += bins[b] * (z > 1e-12 ? p * sr / z : 0);
+        }
+        p = (hits + answered_pending + exp_hits) / (w + answered_pending + n_ring);
+    }
+    return p;
+}
+
+void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct pacing_model *m)
 {
     const struct pacing_config *cfg = &p->cfg;
+    int64_t now_ms = in ? in->now_ms : 0;
+    hist_edges(&p->ring, m->ring_cdf);
+    hist_edges(&p->noanswer, m->noans_cdf);
+
+    uint32_t bins[PACING_AGE_BINS];
+    double pending = 0; /* answered, verdict not yet fed */
+    memset(bins, 0, sizeof(bins));
+    for (size_t i = 0; in && i < in->n_calls; i++) {
+        if (in->calls[i].state != PACING_CALL_RINGING)
+            pending++;
+        else if (in->calls[i].age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS)
+            bins[in->calls[i].age_ms / PACING_AGE_BIN_MS]++;
+    }
     /* For abandons, over-estimating the answer rate is the safe error: a rise
      * shows first in the fast estimate, a fall only once the slow one agrees. */
-    double fast = pacing_rate_value(&p->answer_fast, now_ms);
-    double slow = pacing_rate_value(&p->answer_slow, now_ms);
-    m->p_answer = fmax(fast, slow);
+    double fast = answer_rate(&p->answer_fast, m, in, bins, pending);
+    double slow = answer_rate(&p->answer_slow, m, in, bins, pending);
+    m->p_answer = fmin(1.0, fmax(fast, slow));
     m->p_machine = pacing_rate_value(&p->machine, now_ms);
     m->p_live = m->p_answer * (1 - m->p_machine);
 
-    hist_edges(&p->ring, m->ring_cdf);
-    hist_edges(&p->noanswer, m->noans_cdf);
     hist_edges(&p->wrap, m->wrap_cdf);
     for (int i = 0; i < PACING_WRAP_Q; i++)
         m->wrap_q[i] = pacing_hist_quantile(&p->wrap, (i + 0.5) / PACING_WRAP_Q);
@@ -259,10 +304,6 @@ static void item_add(struct pacing_dist *d, const double *q, int demand, int pas
     }
 }
 
-/* Ringing calls are grouped by age in bins of this width (ms): the answer-time
- * law barely moves within a bin, and large teams have hundreds of calls. */
-#define AGE_BIN_MS 250u
-#define AGE_BINS 256u
 
 static void add_n(struct pacing_dist *d, const double *q, int demand, int pass, uint32_t n)
 {
@@ -293,7 +334,7 @@ size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
 {
     double q[PACING_J];
     size_t avail = 0, uncertain = 0;
-    uint32_t ring_bins[AGE_BINS];
+    uint32_t ring_bins[PACING_AGE_BINS];
     memset(ring_bins, 0, sizeof(ring_bins));
     for (int j = 0; j < PACING_J; j++) {
         d->c[j] = 0;
@@ -311,9 +352,9 @@ size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
         }
         for (size_t i = 0; i < in->n_calls; i++) {
             const struct pacing_call *c = &in->calls[i];
-            if (c->state == PACING_CALL_RINGING && c->age_ms / AGE_BIN_MS < AGE_BINS) {
+            if (c->state == PACING_CALL_RINGING && c->age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS) {
                 if (pass == 0)
-                    ring_bins[c->age_ms / AGE_BIN_MS]++;
+                    ring_bins[c->age_ms / PACING_AGE_BIN_MS]++;
                 continue;
             }
             if (!call_need(m, c, q))
@@ -322,10 +363,10 @@ size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
                 uncertain++;
             item_add(d, q, 1, pass);
         }
-        for (uint32_t b = 0; b < AGE_BINS; b++) {
+        for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
             if (!ring_bins[b])
                 continue;
-            struct pacing_call c = {PACING_CALL_RINGING, b * AGE_BIN_MS + AGE_BIN_MS / 2};
+            struct pacing_call c = {PACING_CALL_RINGING, b * PACING_AGE_BIN_MS + PACING_AGE_BIN_MS / 2};
             if (!call_need(m, &c, q))
                 continue;
             if (pass == 0 && q[PACING_J - 1] > EPS_P)

@@ -18,11 +18,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def default_binary():
-    for b in ("build/src/waihud/waihud",):
-        p = os.path.join(ROOT, b)
-        if os.path.exists(p):
-            return p
-    return os.path.join(ROOT, "build/src/waihud/waihud")
+    return os.environ.get("WAIHUD", os.path.join(ROOT, "build/src/waihud/waihud"))
+
+
+def waihuctl_binary():
+    return os.environ.get("WAIHUCTL", os.path.join(ROOT, "build/tools/waihuctl/waihuctl"))
 
 
 class Node:
@@ -41,6 +41,7 @@ class Node:
         self.conf = os.path.join(self.dir, "waihud.conf")
         self.log = os.path.join(self.dir, "waihud.log")
         self.proc = None
+        self.bootstrap = True
 
     def member_conf(self):
         return ('    { id = %d; name = "%s"; dc = "%s"; raft_address = "%s";\n'
@@ -135,11 +136,23 @@ class Cluster:
             shutil.rmtree(self.dir)
         os.makedirs(self.dir, exist_ok=True)
         for node in self.nodes:
-            node.write_conf(self.nodes)
+            node.write_conf([n for n in self.nodes if n.bootstrap])
 
     def start(self):
         for node in self.nodes:
             node.start()
+
+    def add_node(self, dc="dc1"):
+        """A new node that is not in the bootstrap list: it starts empty and waits
+        to be added with `waihuctl member add`."""
+        node = Node(self, max(n.id for n in self.nodes) + 1, dc)
+        node.write_conf([n for n in self.nodes if n.bootstrap])
+        node.bootstrap = False
+        self.nodes.append(node)
+        return node
+
+    def endpoints(self):
+        return ",".join(n.api_address for n in self.nodes)
 
     def node(self, nid):
         return next(n for n in self.nodes if n.id == nid)

@@ -151,6 +151,32 @@ static bool wanted(long status, const long *want)
     return false;
 }
 
+/* Membership changes must run on the leader: a follower answers 503 not_leader with
+ * the leader's API address, which we try once. Returns true if resp now holds an
+ * answer from the leader that is not a 503. */
+static bool follow_leader_hint(struct ctl *ctl, const char *method, const char *path,
+                               const json_t *body, const struct http_write_id *id,
+                               struct http_response *resp)
+{
+    json_t *err = json_object_get(resp->body, "error");
+    const char *code = json_string_value(json_object_get(err, "code"));
+    const char *leader = json_string_value(json_object_get(err, "leader_api_address"));
+    if (code == NULL || strcmp(code, "not_leader") != 0 || leader == NULL || *leader == '\0') {
+        return false;
+    }
+    char addr[128];
+    snprintf(addr, sizeof addr, "%s", leader);
+    struct http_response lr = {0};
+    if (http_request(&ctl->http, addr, method, path, body, id, ctl->timeout_ms, &lr) != 0 ||
+        lr.status == 503) {
+        http_response_free(&lr);
+        return false;
+    }
+    http_response_free(resp);
+    *resp = lr;
+    return true;
+}
+
 int ctl_call(struct ctl *ctl, const char *what, const char *method, const char *path,
              const json_t *body, const long *want_status, json_t **out)
 {
@@ -184,6 +210,9 @@ int ctl_call(struct ctl *ctl, const char *what, const char *method, const char *
             continue;
         }
         answered = true;
+        if (resp.status == 503 && follow_leader_hint(ctl, method, path, body, &id, &resp)) {
+            break;
+        }
         if (resp.status == 503) {
             apierr_format(resp.status, resp.body, resp.text, msg, sizeof(msg));
             snprintf(reasons + used, sizeof(reasons) - used, "%s%s: %s", used ? "; " : "", ep,
