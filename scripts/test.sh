@@ -22,6 +22,14 @@ for t in tests/integration/test_*.py; do
   step "integration: $(basename "$t")" timeout 900 python3 "$t"
 done
 
+# The daemon built with ASan+UBSan under the fault and membership tests (a sanitizer
+# report in any node's log fails the test).
+asan_env=(env WAIHUD=build-asan/src/waihud/waihud WAIHU_ELECTION_MS=1000 WAIHU_HEARTBEAT_MS=100)
+step "integration under ASan+UBSan: test_cluster.py" "${asan_env[@]}" \
+  timeout 900 python3 tests/integration/test_cluster.py TestBasics TestFaults.test_kill_leader_under_writes_loses_nothing
+step "integration under ASan+UBSan: test_membership.py" "${asan_env[@]}" \
+  timeout 900 python3 tests/integration/test_membership.py
+
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "$passed passed, $failed failed"

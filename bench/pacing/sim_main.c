@@ -5,6 +5,7 @@
  *   pacing_sim [--shard i/n] [--only NAME] [--days N] [--days-500 N] [--quiet]
  *
  * Lines starting with ROW and DAYS are for scripts (bench/pacing/run.sh). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,32 @@ static uint32_t make_scenarios(struct scenario *out, uint32_t days, uint32_t day
     return n;
 }
 
+/* Rough cost, to balance shards: the model's work grows ~ with sqrt(team). */
+static double cost(const struct scenario *s)
+{
+    return s->days * sqrt((double)s->agents) * (s->answer_rate < 0.2 ? 1.3 : 1.0);
+}
+
+/* Greedy longest-first assignment of scenarios to shards. */
+static void assign_shards(const struct scenario *sc, uint32_t n, uint32_t shards, uint32_t *shard_of)
+{
+    double load[64] = {0};
+    int done[MAX_SCEN] = {0};
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t best = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!done[i] && (done[best] || cost(&sc[i]) > cost(&sc[best])))
+                best = i;
+        done[best] = 1;
+        uint32_t lightest = 0;
+        for (uint32_t j = 1; j < shards; j++)
+            if (load[j] < load[lightest])
+                lightest = j;
+        load[lightest] += cost(&sc[best]);
+        shard_of[best] = lightest;
+    }
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -62,8 +89,9 @@ int main(int argc, char **argv)
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%u/%u", &shard, &shards) != 2 || shards == 0 || shard >= shards) {
-                fprintf(stderr, "--shard i/n with 0 <= i < n\n");
+            if (sscanf(argv[++i], "%u/%u", &shard, &shards) != 2 || shards == 0 || shards > 64 ||
+                shard >= shards) {
+                fprintf(stderr, "--shard i/n with 0 <= i < n <= 64\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -86,10 +114,12 @@ int main(int argc, char **argv)
     }
     struct scenario sc[MAX_SCEN];
     uint32_t n = make_scenarios(sc, days, days_500);
+    uint32_t shard_of[MAX_SCEN];
+    assign_shards(sc, n, shards, shard_of);
     for (uint32_t s = 0; s < n; s++) {
         if (only && strcmp(only, sc[s].name))
             continue;
-        if (!only && s % shards != shard)
+        if (!only && shard_of[s] != shard)
             continue;
         double t0 = now_s();
         struct run_stats rs[POL_COUNT + 1];

@@ -58,6 +58,8 @@ static void change_done(void *data, int status, const char *errmsg)
                             (json_int_t)st.leader_id);
         }
         api_json(o->a, o->req, o->ok_status, doc);
+    } else if (status == WAIHU_EUNAVAILABLE && errmsg != NULL && errmsg[0] != '\0') {
+        api_error(o->a, o->req, 503, "unavailable", NULL, "%s", errmsg);
     } else if (status == WAIHU_ENOTLEADER || status == WAIHU_EUNAVAILABLE) {
         api_error_status(o->a, o->req, status, "membership");
     } else if (status == WAIHU_ENOTFOUND) {

@@ -41,6 +41,7 @@ struct forwarder {
     struct fconn *served;     /* accepted connections, closed on stop */
     struct fconn *leader;     /* client connection, NULL if none */
     uint64_t leader_id;
+    uint64_t warned_leader;   /* last leader whose connect failure was logged */
     struct pending *pending;  /* requests sent or queued on the client connection */
     uint8_t *outbox;          /* frames waiting for connect */
     size_t outlen;
@@ -345,8 +346,12 @@ static void on_connect(uv_connect_t *req, int status)
     }
     conn_unref(f);
     if (status != 0) {
-        LOG_W("cluster", "forward: connect to leader %llu: %s",
-              (unsigned long long)fw->leader_id, uv_strerror(status));
+        /* Once per leader: during an election every request would log it otherwise. */
+        if (fw->warned_leader != fw->leader_id) {
+            fw->warned_leader = fw->leader_id;
+            LOG_W("cluster", "forward: connect to leader %llu: %s",
+                  (unsigned long long)fw->leader_id, uv_strerror(status));
+        }
         forward_leader_changed(c);
         return;
     }
@@ -448,7 +453,9 @@ static int client_send(struct cluster *c, int type, const uint8_t *payload, size
     p[3] = (uint8_t)len;
     p[4] = (uint8_t)type;
     be64_put(p + 5, pd->id);
-    memcpy(p + FRAME_HEAD, payload, n);
+    if (n > 0) {
+        memcpy(p + FRAME_HEAD, payload, n);
+    }
     fw->outlen += FRAME_HEAD + n;
     return 0;
 }

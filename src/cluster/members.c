@@ -128,7 +128,14 @@ static void transfer_cb(struct raft_transfer *req)
     const char *addr;
     raft_leader(&ch->c->raft, &leader, &addr);
     bool moved = leader != ch->c->config.self.id && (ch->id == 0 || leader == ch->id || leader == 0);
-    finish(ch, moved ? 0 : RAFT_NOTLEADER);
+    if (!moved) {
+        /* Still leader: the target was not caught up in time. Retrying is fine. */
+        ch->cb(ch->data, WAIHU_EUNAVAILABLE,
+               "leadership transfer did not complete (target not caught up); retry");
+        free(ch);
+        return;
+    }
+    finish(ch, 0);
 }
 
 void cluster_leader_transfer(struct cluster *c, uint64_t to, cluster_change_cb cb, void *data)

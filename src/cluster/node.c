@@ -183,6 +183,12 @@ static void on_check(uv_check_t *h)
         return;
     }
     int state = raft_state(&c->raft);
+    if (state == RAFT_UNAVAILABLE && c->last_state != RAFT_UNAVAILABLE) {
+        /* raft 0.15 parks a server whose disk write failed here for good. */
+        LOG_E("cluster", "raft stopped serving (%s); exiting so the others carry on",
+              raft_errmsg(&c->raft));
+        exit(1);
+    }
     raft_id leader = 0;
     const char *addr;
     raft_leader(&c->raft, &leader, &addr);
@@ -335,6 +341,17 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
         goto err_raft;
     }
     c->raft_started = true;
+    if (store_applied_index(s) > c->raft.last_stored) {
+        /* The store holds entries the raft log no longer has: applying new entries at
+         * those indexes would be skipped silently. Only a lost or replaced log does this. */
+        snprintf(errmsg, 256,
+                 "raft log in %s ends at index %llu but the store in %s/store has applied "
+                 "%llu: the log was lost or replaced; refusing to start",
+                 raft_dir, (unsigned long long)c->raft.last_stored, config->data_dir,
+                 (unsigned long long)store_applied_index(s));
+        rv = WAIHU_ECORRUPT;
+        goto err_started;
+    }
     if ((rv = forward_start(c, errmsg)) != 0) {
         goto err_started;
     }
@@ -404,7 +421,11 @@ static void stop_transfer_cb(struct raft_transfer *req)
     raft_id leader = 0;
     const char *addr;
     raft_leader(&c->raft, &leader, &addr);
-    LOG_I("cluster", "leadership handed to %llu before stopping", (unsigned long long)leader);
+    if (leader != 0 && leader != c->config.self.id) {
+        LOG_I("cluster", "leadership handed to %llu before stopping", (unsigned long long)leader);
+    } else {
+        LOG_W("cluster", "leadership transfer did not complete; stopping anyway");
+    }
     finish_stop(c);
 }
 

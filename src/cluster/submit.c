@@ -116,12 +116,13 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     (void)result;
     if (status == RAFT_IOERR || status == RAFT_NOSPACE) {
         /* raft 0.15 does not step down on a failed disk write (FIELD-NOTES). */
-        waihu_fatal("cluster", "raft log write failed: %s; stopping so another node leads",
-                    raft_strerror(status));
+        LOG_E("cluster", "raft log write failed: %s (%s); exiting so another node leads",
+              raft_strerror(status), raft_errmsg(&c->raft));
+        exit(1);
     }
     if (!b->done) {
         /* Lost leadership or shutting down: the entry may still commit later. */
-        batch_finish(b, status == 0 ? WAIHU_ETIMEDOUT : WAIHU_ETIMEDOUT, NULL);
+        batch_finish(b, WAIHU_ETIMEDOUT, NULL);
     }
     unlink_batch(c, b);
     free(b->waiters);

@@ -33,13 +33,18 @@ static double phi_pdf(double z)
 
 /* ---- the model snapshot ------------------------------------------------- */
 
+static inline double dmin(double a, double b)
+{
+    return a < b ? a : b;
+}
+
 static void hist_edges(const struct pacing_hist *h, double *cdf)
 {
-    double s = 0;
+    double s = 0, inv = h->total > 0 ? 1 / h->total : 0;
     cdf[0] = 0;
     for (int i = 0; i < PACING_HIST_BINS; i++) {
         s += h->w[i];
-        cdf[i + 1] = h->total > 0 ? fmin(1.0, s / h->total) : 1.0;
+        cdf[i + 1] = inv > 0 ? dmin(1.0, s * inv) : 1.0;
     }
     cdf[PACING_HIST_BINS] = 1.0;
 }
@@ -95,29 +100,28 @@ static double talk_cdf(const struct pacing *p, double x_ms)
  * plain ratio low just after a start or a change. Calls in flight count too,
  * each as answered with its conditional probability given its age (a few
  * fixed-point steps of the censored-data likelihood). */
-static double answer_rate(const struct pacing_rate *r, const struct pacing_model *m,
-                          const struct pacing_input *in, const uint32_t *bins, double answered_pending)
+struct age_group {
+    double n, sr, sn; /* calls; survival of answered and unanswered calls at their age */
+};
+
+static double answer_rate(const struct pacing_rate *r, const struct pacing_input *in,
+                          const struct age_group *g, size_t n_groups, double answered_pending)
 {
     int64_t now = in ? in->now_ms : r->last_ms;
     double w = pacing_rate_weight(r, now) + r->prior_weight;
     double pv = pacing_rate_value(r, now);
-    double hits = pv * w;
-    if (!in)
+    double hits = pv * w, n_ring = 0;
+    for (size_t i = 0; i < n_groups; i++)
+        n_ring += g[i].n;
+    if (n_ring == 0 && answered_pending == 0)
         return pv;
-    double n_ring = 0;
-    for (uint32_t b = 0; b < PACING_AGE_BINS; b++)
-        n_ring += bins[b];
-    double p = (hits + answered_pending + 0.5 * n_ring) / (w + answered_pending + n_ring);
-    for (int it = 0; it < 6; it++) {
+    double p = (hits + answered_pending + pv * n_ring) / (w + answered_pending + n_ring);
+    for (int it = 0; it < 4; it++) {
         double exp_hits = 0;
-        for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
-            if (!bins[b])
-                continue;
-            double a = (b + 0.5) * PACING_AGE_BIN_MS;
-            double sr = 1 - edges_cdf(m->ring_cdf, PACING_RING_BIN_MS, a);
-            double sn = 1 - edges_cdf(m->noans_cdf, PACING_RING_BIN_MS, a);
-            double z = p * sr + (1 - p) * sn;
-            exp_hits += bins[b] * (z > 1e-12 ? p * sr / z : 0);
+        for (size_t i = 0; i < n_groups; i++) {
+            double z = p * g[i].sr + (1 - p) * g[i].sn;
+            if (z > 1e-12)
+                exp_hits += g[i].n * p * g[i].sr / z;
         }
         p = (hits + answered_pending + exp_hits) / (w + answered_pending + n_ring);
     }
@@ -140,10 +144,21 @@ void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct 
         else if (in->calls[i].age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS)
             bins[in->calls[i].age_ms / PACING_AGE_BIN_MS]++;
     }
+    struct age_group groups[PACING_AGE_BINS];
+    size_t n_groups = 0;
+    for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
+        if (!bins[b])
+            continue;
+        double a = (b + 0.5) * PACING_AGE_BIN_MS;
+        groups[n_groups].n = bins[b];
+        groups[n_groups].sr = 1 - edges_cdf(m->ring_cdf, PACING_RING_BIN_MS, a);
+        groups[n_groups].sn = 1 - edges_cdf(m->noans_cdf, PACING_RING_BIN_MS, a);
+        n_groups++;
+    }
     /* For abandons, over-estimating the answer rate is the safe error: a rise
      * shows first in the fast estimate, a fall only once the slow one agrees. */
-    double fast = answer_rate(&p->answer_fast, m, in, bins, pending);
-    double slow = answer_rate(&p->answer_slow, m, in, bins, pending);
+    double fast = answer_rate(&p->answer_fast, in, groups, n_groups, pending);
+    double slow = answer_rate(&p->answer_slow, in, groups, n_groups, pending);
     m->p_answer = fmin(1.0, fmax(fast, slow));
     m->p_machine = pacing_rate_value(&p->machine, now_ms);
     m->p_live = m->p_answer * (1 - m->p_machine);
@@ -208,7 +223,7 @@ static int agent_free(const struct pacing *p, const struct pacing_model *m,
                 if (d > 0)
                     s += d;
             }
-            out[j] = fmin(1.0, s / PACING_WRAP_Q / se);
+            out[j] = dmin(1.0, s / PACING_WRAP_Q / se);
         }
         return 1;
     }
@@ -239,7 +254,7 @@ static int call_need(const struct pacing_model *m, const struct pacing_call *c, 
         double k = p * (1 - m->p_machine) / z;
         for (int j = 0; j < PACING_J; j++) {
             double d = edges_cdf(m->ring_cdf, PACING_RING_BIN_MS, a + m->tau_ms[j] - m->detect_ms) - fr;
-            out[j] = d > 0 ? fmin(1.0, k * d) : 0;
+            out[j] = d > 0 ? dmin(1.0, k * d) : 0;
         }
         return 1;
     }
@@ -305,88 +320,101 @@ static void item_add(struct pacing_dist *d, const double *q, int demand, int pas
 }
 
 
-static void add_n(struct pacing_dist *d, const double *q, int demand, int pass, uint32_t n)
+/* Uncertain items kept from the moments pass, replayed by the exact pass. */
+struct item {
+    double q[PACING_J];
+    uint32_t n;
+    int demand;
+};
+
+static int uncertain(const double *q, int demand)
 {
-    if (pass == 0) {
-        for (int j = 0; j < PACING_J; j++) {
-            double b = demand ? 1 - q[j] : q[j];
-            if (demand)
-                d->c[j] -= n;
-            if (b < EPS_P)
-                continue;
-            if (b > 1 - EPS_P) {
-                d->c[j] += n;
-                continue;
-            }
-            double v = b * (1 - b);
-            d->mean[j] += n * b;
-            d->var[j] += n * v;
-            d->k3[j] += n * v * (1 - 2 * b);
-        }
-        return;
+    for (int j = 0; j < PACING_J; j++) {
+        double b = demand ? 1 - q[j] : q[j];
+        if (b >= EPS_P && b <= 1 - EPS_P)
+            return 1;
     }
-    for (uint32_t i = 0; i < n; i++)
-        item_add(d, q, demand, 1);
+    return 0;
+}
+
+/* Adds n identical items to the constants and moments; remembers uncertain ones. */
+static void add_items(struct pacing_dist *d, const double *q, int demand, uint32_t n,
+                      struct item *keep, size_t *n_keep, size_t *n_uncertain)
+{
+    for (int j = 0; j < PACING_J; j++) {
+        double b = demand ? 1 - q[j] : q[j];
+        if (demand)
+            d->c[j] -= n;
+        if (b < EPS_P)
+            continue;
+        if (b > 1 - EPS_P) {
+            d->c[j] += n;
+            continue;
+        }
+        double v = b * (1 - b);
+        d->mean[j] += n * b;
+        d->var[j] += n * v;
+        d->k3[j] += n * v * (1 - 2 * b);
+    }
+    if (!uncertain(q, demand))
+        return;
+    *n_uncertain += n;
+    if (*n_keep < EXACT_ITEMS) {
+        memcpy(keep[*n_keep].q, q, sizeof(keep[*n_keep].q));
+        keep[*n_keep].n = n;
+        keep[*n_keep].demand = demand;
+    }
+    (*n_keep)++;
 }
 
 size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,
                          const struct pacing_input *in, struct pacing_dist *d)
 {
     double q[PACING_J];
-    size_t avail = 0, uncertain = 0;
+    struct item keep[EXACT_ITEMS];
+    size_t avail = 0, n_keep = 0, n_uncertain = 0;
     uint32_t ring_bins[PACING_AGE_BINS];
     memset(ring_bins, 0, sizeof(ring_bins));
     for (int j = 0; j < PACING_J; j++) {
         d->c[j] = 0;
         d->mean[j] = d->var[j] = d->k3[j] = 0;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < in->n_agents; i++) {
-            if (in->agents[i].state != PACING_AGENT_OFF && pass == 0)
-                avail++;
-            if (!agent_free(p, m, &in->agents[i], q))
-                continue;
-            if (pass == 0 && q[0] < 1 - EPS_P)
-                uncertain++;
-            item_add(d, q, 0, pass);
-        }
-        for (size_t i = 0; i < in->n_calls; i++) {
-            const struct pacing_call *c = &in->calls[i];
-            if (c->state == PACING_CALL_RINGING && c->age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS) {
-                if (pass == 0)
-                    ring_bins[c->age_ms / PACING_AGE_BIN_MS]++;
-                continue;
-            }
-            if (!call_need(m, c, q))
-                continue;
-            if (pass == 0 && q[PACING_J - 1] > EPS_P)
-                uncertain++;
-            item_add(d, q, 1, pass);
-        }
-        for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
-            if (!ring_bins[b])
-                continue;
-            struct pacing_call c = {PACING_CALL_RINGING, b * PACING_AGE_BIN_MS + PACING_AGE_BIN_MS / 2};
-            if (!call_need(m, &c, q))
-                continue;
-            if (pass == 0 && q[PACING_J - 1] > EPS_P)
-                uncertain += ring_bins[b];
-            add_n(d, q, 1, pass, ring_bins[b]);
-        }
-        if (pass == 0) {
-            double vmax = 0;
-            for (int j = 0; j < PACING_J; j++)
-                vmax = fmax(vmax, d->var[j]);
-            d->exact = vmax <= EXACT_VAR && uncertain <= EXACT_ITEMS;
-            if (!d->exact)
-                break;
-            for (int j = 0; j < PACING_J; j++) {
-                d->pmf[j][0] = 1.0;
-                d->lo[j] = 0;
-                d->hi[j] = 1;
-            }
-        }
+    for (size_t i = 0; i < in->n_agents; i++) {
+        if (in->agents[i].state != PACING_AGENT_OFF)
+            avail++;
+        if (agent_free(p, m, &in->agents[i], q))
+            add_items(d, q, 0, 1, keep, &n_keep, &n_uncertain);
     }
+    for (size_t i = 0; i < in->n_calls; i++) {
+        const struct pacing_call *c = &in->calls[i];
+        if (c->state == PACING_CALL_RINGING && c->age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS) {
+            ring_bins[c->age_ms / PACING_AGE_BIN_MS]++;
+            continue;
+        }
+        if (call_need(m, c, q))
+            add_items(d, q, 1, 1, keep, &n_keep, &n_uncertain);
+    }
+    for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
+        if (!ring_bins[b])
+            continue;
+        struct pacing_call c = {PACING_CALL_RINGING, b * PACING_AGE_BIN_MS + PACING_AGE_BIN_MS / 2};
+        if (call_need(m, &c, q))
+            add_items(d, q, 1, ring_bins[b], keep, &n_keep, &n_uncertain);
+    }
+    double vmax = 0;
+    for (int j = 0; j < PACING_J; j++)
+        vmax = fmax(vmax, d->var[j]);
+    d->exact = vmax <= EXACT_VAR && n_uncertain <= EXACT_ITEMS && n_keep <= EXACT_ITEMS;
+    if (!d->exact)
+        return avail;
+    for (int j = 0; j < PACING_J; j++) {
+        d->pmf[j][0] = 1.0;
+        d->lo[j] = 0;
+        d->hi[j] = 1;
+    }
+    for (size_t i = 0; i < n_keep; i++)
+        for (uint32_t k = 0; k < keep[i].n; k++)
+            item_add(d, keep[i].q, keep[i].demand, 1);
     return avail;
 }
 

@@ -130,9 +130,11 @@ void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index
     char *err = NULL;
     rocksdb_write(s->db, s->wopts, b, &err);
     if (err != NULL) {
-        /* Raft has committed this entry; continuing would let the log run ahead. */
-        waihu_fatal("store", "apply %llu: write %s: %s", (unsigned long long)index, s->dir,
-                    err);
+        /* Raft has committed this entry; continuing would let the log run ahead. A full
+         * or failing disk is an operating condition, not a bug: exit without a core. */
+        LOG_E("store", "apply %llu: write %s: %s; stopping this node",
+              (unsigned long long)index, s->dir, err);
+        exit(classify(err) == WAIHU_ECORRUPT ? 3 : 1);
     }
     s->applied_index = index;
 }

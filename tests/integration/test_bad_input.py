@@ -143,5 +143,57 @@ class TestDamagedData(unittest.TestCase):
         self.assertIn(os.path.join(node.data_dir, "store"), log)
 
 
+
+class TestDiskFull(unittest.TestCase):
+    """A node whose disk fills up stops with a clear error; the others go on and lose nothing."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="waihu-full-")
+        self.c = Cluster(self.tmp, 3, port_base=PORT_BASE)
+        self.c.create()
+        self.small = self.c.nodes[2]
+        os.makedirs(self.small.data_dir, exist_ok=True)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", self.small.data_dir],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.skipTest("cannot mount a small tmpfs here: " + p.stderr.strip())
+        self.c.start()
+
+    def tearDown(self):
+        self.c.kill_all()
+        subprocess.run(["umount", self.small.data_dir], capture_output=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_full_disk_stops_the_node_cleanly(self):
+        c = self.c
+        c.wait_ready()
+        if c.leader() is self.small:
+            c.leader().request("POST", "/v1/leader/transfer", {"to": 1})
+            c.wait(lambda: c.leader() and c.leader() is not self.small, 30, "leader moved")
+        value = "x" * 60000
+        acked = []
+        i = 0
+        while self.small.alive() and i < 5000:
+            leader = c.leader(c.nodes[:2]) or c.nodes[0]
+            try:
+                s, _ = leader.request("PUT", "/v1/settings/big%d" % i, {"value": value}, timeout=10)
+            except OSError:
+                s = None
+            if s == 200:
+                acked.append("big%d" % i)
+            i += 1
+        self.assertFalse(self.small.alive(), "node with a full disk should have stopped")
+        with open(self.small.log) as f:
+            log = f.read()
+        self.assertIn("No space left on device".lower(), log.lower().replace("nospace", "no space left on device"))
+        # The other two carry on and keep every acknowledged write.
+        s, _ = c.nodes[0].request("PUT", "/v1/settings/after", {"value": "ok"})
+        self.assertEqual(s, 200)
+        for k in acked[-5:]:
+            s, doc = c.nodes[1].request("GET", "/v1/settings/" + k)
+            self.assertEqual(s, 200)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -118,13 +118,14 @@ class Node:
 
 class Cluster:
     def __init__(self, dir, n=3, dcs=None, binary=None, port_base=0,
-                 election_timeout_ms=1000, heartbeat_timeout_ms=100,
+                 election_timeout_ms=300, heartbeat_timeout_ms=50,
                  snapshot_threshold=100000, snapshot_trailing=20000, log_level="info"):
         self.dir = os.path.abspath(dir)
         self.binary = binary or default_binary()
         self.port_base = port_base
-        self.election_timeout_ms = election_timeout_ms
-        self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        # Slow builds (ASan) run with longer timeouts: behaviour is tested, not speed.
+        self.election_timeout_ms = int(os.environ.get("WAIHU_ELECTION_MS", election_timeout_ms))
+        self.heartbeat_timeout_ms = int(os.environ.get("WAIHU_HEARTBEAT_MS", heartbeat_timeout_ms))
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_trailing = snapshot_trailing
         self.log_level = log_level
@@ -160,10 +161,26 @@ class Cluster:
     def stop(self):
         for node in self.nodes:
             node.stop()
+        self.check_sanitizers()
 
     def kill_all(self):
         for node in self.nodes:
             node.kill()
+        self.check_sanitizers()
+
+    def check_sanitizers(self):
+        """Raises if an ASan/UBSan/LSan build reported anything in a node's log."""
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+        for node in self.nodes:
+            if not os.path.exists(node.log):
+                continue
+            with open(node.log, errors="replace") as f:
+                text = f.read()
+            for m in marks:
+                i = text.find(m)
+                if i >= 0:
+                    raise AssertionError("%s reported by %s (%s):\n%s"
+                                         % (m, node.name, node.log, text[max(0, i - 200):i + 3000]))
 
     def leader(self, nodes=None):
         """The node every live node agrees is leader, and is ready; or None."""
