@@ -141,22 +141,6 @@ static void write_done(void *data, int status, const struct store_result *r)
     op_free(o);
 }
 
-static bool key_valid(const char *key)
-{
-    size_t n = strlen(key);
-    if (n == 0 || n > 256) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char ch = key[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              strchr("._:/-", ch) != NULL)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void submit(struct op *o, Command *cmd)
 {
     size_t n = command__get_packed_size(cmd);
@@ -317,7 +301,7 @@ bool api_route_settings(struct api *a, struct http_request *req, const char *met
         return false;
     }
     const char *key = rest + 1;
-    if (!key_valid(key)) {
+    if (!store_setting_key_valid(key)) {
         api_error(a, req, 400, "bad_request", "key",
                   "key must be 1..256 characters of [A-Za-z0-9._:/-]");
         return true;

@@ -136,6 +136,9 @@ void forward_read_index(struct cluster *c, cluster_read_cb cb, void *data);
 /* The leader changed (or we were fenced): drop the leader connection, fail in-flight. */
 void forward_leader_changed(struct cluster *c);
 
+/* members.c */
+int members_raft_role(enum cluster_role r);
+
 /* roles.c: called on every tick. */
 void roles_tick(struct cluster *c);
 

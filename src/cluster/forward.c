@@ -374,17 +374,6 @@ static void on_connect(uv_connect_t *req, int status)
     }
 }
 
-static int parse_addr(const char *address, struct sockaddr_in *sa)
-{
-    char host[64];
-    const char *colon = strrchr(address, ':');
-    if (colon == NULL || (size_t)(colon - address) >= sizeof host) {
-        return WAIHU_EINVAL;
-    }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    return uv_ip4_addr(host, atoi(colon + 1), sa) == 0 ? 0 : WAIHU_EINVAL;
-}
 
 static struct fconn *leader_conn(struct cluster *c)
 {
@@ -395,7 +384,7 @@ static struct fconn *leader_conn(struct cluster *c)
     forward_leader_changed(c);
     char addr[CLUSTER_ADDR_MAX];
     struct sockaddr_in sa;
-    if (!node_forward_address(c, c->last_leader, addr, sizeof addr) || parse_addr(addr, &sa)) {
+    if (!node_forward_address(c, c->last_leader, addr, sizeof addr) || addr_parse_ipv4(addr, &sa)) {
         return NULL;
     }
     struct fconn *f = calloc(1, sizeof *f);
@@ -527,7 +516,7 @@ int forward_start(struct cluster *c, char *errmsg)
         snprintf(errmsg, 256, "out of memory");
         return WAIHU_ENOMEM;
     }
-    if (parse_addr(c->config.self.forward_address, &sa) != 0) {
+    if (addr_parse_ipv4(c->config.self.forward_address, &sa) != 0) {
         snprintf(errmsg, 256, "forward_address %s: not an IPv4 host:port",
                  c->config.self.forward_address);
         free(fw);

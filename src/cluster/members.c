@@ -19,7 +19,7 @@ struct change {
     void *data;
 };
 
-static int raft_role(enum cluster_role r)
+int members_raft_role(enum cluster_role r)
 {
     return r == CLUSTER_VOTER ? RAFT_VOTER : r == CLUSTER_STANDBY ? RAFT_STANDBY : RAFT_SPARE;
 }
@@ -51,7 +51,7 @@ static void change_cb(struct raft_change *req, int status)
             finish(ch, 0);
             return;
         }
-        int rv = raft_assign(&ch->c->raft, &ch->req.change, ch->id, raft_role(ch->role),
+        int rv = raft_assign(&ch->c->raft, &ch->req.change, ch->id, members_raft_role(ch->role),
                              change_cb);
         if (rv != 0) {
             finish(ch, rv);
@@ -103,7 +103,7 @@ void cluster_member_assign(struct cluster *c, uint64_t id, enum cluster_role rol
     if (ch == NULL) {
         return;
     }
-    int rv = raft_assign(&c->raft, &ch->req.change, id, raft_role(role), change_cb);
+    int rv = raft_assign(&c->raft, &ch->req.change, id, members_raft_role(role), change_cb);
     if (rv != 0) {
         finish(ch, rv);
     }

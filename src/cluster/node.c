@@ -31,11 +31,6 @@ int cluster_role_parse(const char *text, enum cluster_role *out)
     return WAIHU_EINVAL;
 }
 
-static int raft_role(enum cluster_role r)
-{
-    return r == CLUSTER_VOTER ? RAFT_VOTER : r == CLUSTER_STANDBY ? RAFT_STANDBY : RAFT_SPARE;
-}
-
 static enum cluster_role our_role(int r)
 {
     return r == RAFT_VOTER ? CLUSTER_VOTER : r == RAFT_STANDBY ? CLUSTER_STANDBY : CLUSTER_SPARE;
@@ -244,7 +239,7 @@ static int bootstrap(struct cluster *c, char *errmsg)
     int rv = 0;
     for (int i = 0; i < c->config.n_members && rv == 0; i++) {
         const struct cluster_member_conf *m = &c->config.members[i];
-        rv = raft_configuration_add(&conf, m->id, m->raft_address, raft_role(m->role));
+        rv = raft_configuration_add(&conf, m->id, m->raft_address, members_raft_role(m->role));
     }
     if (rv == 0) {
         rv = raft_bootstrap(&c->raft, &conf);

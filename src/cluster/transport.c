@@ -129,18 +129,9 @@ void transport_close(struct fenced_transport *t)
 
 static bool addr_matches(const struct sockaddr_in *sa, const char *address)
 {
-    char host[64];
-    const char *colon = strrchr(address, ':');
-    if (colon == NULL || (size_t)(colon - address) >= sizeof host) {
-        return false;
-    }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    struct in_addr in;
-    if (inet_pton(AF_INET, host, &in) != 1) {
-        return false;
-    }
-    return sa->sin_addr.s_addr == in.s_addr && ntohs(sa->sin_port) == atoi(colon + 1);
+    struct sockaddr_in want;
+    return addr_parse_ipv4(address, &want) == 0 && sa->sin_addr.s_addr == want.sin_addr.s_addr &&
+           sa->sin_port == want.sin_port;
 }
 
 /* A raft stream is a TCP handle whose local end is our raft port (accepted) or whose

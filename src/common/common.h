@@ -59,6 +59,10 @@ WAIHU_API int64_t clock_wall_ms(void);
 /* Replace both clocks (NULL restores the real ones). Test-only. */
 WAIHU_API void clock_set_source(uint64_t (*now_ms)(void), int64_t (*wall_ms)(void));
 
+struct sockaddr_in;
+/* Parses "a.b.c.d:port" (IPv4 literal, port 0..65535); returns 0 or WAIHU_EINVAL. */
+WAIHU_API int addr_parse_ipv4(const char *address, struct sockaddr_in *out);
+
 /* Big-endian encoding for order-preserving keys. */
 WAIHU_API void be64_put(uint8_t *out, uint64_t v);
 WAIHU_API uint64_t be64_get(const uint8_t *in);

@@ -279,23 +279,12 @@ static void lws_log(int level, const char *line)
 /* Splits "a.b.c.d:port" (IPv4 literal); returns 0 or WAIHU_EINVAL. */
 static int parse_address(const char *address, char *host, int *port)
 {
-    const char *colon = strrchr(address, ':');
-    if (colon == NULL || colon == address || (size_t)(colon - address) >= INET_ADDRSTRLEN) {
+    struct sockaddr_in sa;
+    if (addr_parse_ipv4(address, &sa) != 0) {
         return WAIHU_EINVAL;
     }
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, host, &a) != 1) {
-        return WAIHU_EINVAL;
-    }
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535) {
-        return WAIHU_EINVAL;
-    }
-    *port = (int)p;
+    inet_ntop(AF_INET, &sa.sin_addr, host, INET_ADDRSTRLEN);
+    *port = ntohs(sa.sin_port);
     return 0;
 }
 

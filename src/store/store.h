@@ -4,6 +4,7 @@
 #ifndef WAIHU_STORE_H
 #define WAIHU_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +67,8 @@ struct store_setting {
     uint64_t version;
     int64_t updated_ms;
 };
+/* Setting keys: 1..256 bytes of [A-Za-z0-9._:/-]. */
+WAIHU_API bool store_setting_key_valid(const char *key);
 WAIHU_API int store_setting_get(struct store *s, const char *key, struct store_setting *out);
 
 /* Calls fn for settings whose key starts with prefix and sorts after `after` (NULL:

@@ -58,26 +58,26 @@ static void remember(struct apply_ctx *c, const char *key, uint64_t version)
     c->n_pending++;
 }
 
-static int key_valid(const char *key)
+bool store_setting_key_valid(const char *key)
 {
     size_t n = strlen(key);
     if (n == 0 || n > MAX_KEY_BYTES) {
-        return 0;
+        return false;
     }
     for (size_t i = 0; i < n; i++) {
         char ch = key[i];
         int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                  (ch >= '0' && ch <= '9') || strchr("._:/-", ch) != NULL;
         if (!ok) {
-            return 0;
+            return false;
         }
     }
-    return 1;
+    return true;
 }
 
 static void apply_put(struct apply_ctx *c, const SettingPut *p, struct store_result *r)
 {
-    if (!key_valid(p->key) || strlen(p->value) > MAX_VALUE_BYTES) {
+    if (!store_setting_key_valid(p->key) || strlen(p->value) > MAX_VALUE_BYTES) {
         r->code = WAIHU_EINVAL;
         return;
     }
@@ -109,7 +109,7 @@ static void apply_put(struct apply_ctx *c, const SettingPut *p, struct store_res
 
 static void apply_delete(struct apply_ctx *c, const SettingDelete *d, struct store_result *r)
 {
-    if (!key_valid(d->key)) {
+    if (!store_setting_key_valid(d->key)) {
         r->code = WAIHU_EINVAL;
         return;
     }

@@ -1,4 +1,5 @@
 #include <libconfig.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,20 @@ int waihud_config_load(int argc, char **argv, struct waihud_config *c, char *err
         if (missing && opts[i].def == NULL) {
             snprintf(errmsg, 512, "%s: %s (%s) is required", file ? file : "command line",
                      opts[i].path, opts[i].flag);
+            return WAIHU_EINVAL;
+        }
+    }
+    const struct {
+        const char *key;
+        const char *value;
+    } addrs[] = {{"node.raft_address", c->cluster.self.raft_address},
+                 {"node.api_address", c->cluster.self.api_address},
+                 {"node.forward_address", c->cluster.self.forward_address}};
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        struct sockaddr_in sa;
+        if (addr_parse_ipv4(addrs[i].value, &sa) != 0) {
+            snprintf(errmsg, 512, "%s: %s: '%s' is not an IPv4 host:port", file ? file : "command line",
+                     addrs[i].key, addrs[i].value);
             return WAIHU_EINVAL;
         }
     }
