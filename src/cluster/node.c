@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +255,31 @@ static int bootstrap(struct cluster *c, char *errmsg)
     return 0;
 }
 
+/* raft reports a failed listen as a bare "I/O error": try the bind first to say why. */
+static int probe_listen(const char *address, char *errmsg)
+{
+    struct sockaddr_in sa;
+    if (addr_parse_ipv4(address, &sa) != 0) {
+        snprintf(errmsg, 256, "raft_address %s: not an IPv4 host:port", address);
+        return WAIHU_EINVAL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    if (fd < 0) {
+        snprintf(errmsg, 256, "raft_address %s: socket: %s", address, strerror(errno));
+        return WAIHU_EIO;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rv = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int err = errno;
+    close(fd);
+    if (rv != 0) {
+        snprintf(errmsg, 256, "raft_address %s: %s", address, strerror(err));
+        return WAIHU_EIO;
+    }
+    return 0;
+}
+
 static bool self_listed(const struct cluster_config *cfg)
 {
     for (int i = 0; i < cfg->n_members; i++) {
@@ -328,6 +355,9 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
         if ((rv = bootstrap(c, errmsg)) != 0) {
             goto err_raft;
         }
+    }
+    if ((rv = probe_listen(config->self.raft_address, errmsg)) != 0) {
+        goto err_raft;
     }
     if ((rv = raft_start(&c->raft)) != 0) {
         snprintf(errmsg, 256, "raft start %s (%s): %s %s", raft_dir, config->self.raft_address,

@@ -178,13 +178,14 @@ struct pacing_config {
     double prior_talk_ms;        /* (120000) */
     double prior_talk_cv;        /* (1.0) */
     double prior_wrap_ms;        /* (20000) */
-    uint32_t no_answer_timeout_ms; /* the dialer's ring timeout (25000), prior for ring times */
+    uint32_t no_answer_timeout_ms; /* the dialer's ring timeout (25000, at most 100000) */
 };
 
 /* Fills cfg with the defaults named above (predictive mode). */
 WAIHU_API void pacing_config_default(struct pacing_config *cfg);
 
 #define PACING_TALK_TABLE 7200 /* talk-time CDF on a 1 s grid: 2 hours */
+#define PACING_COHORT_S 128   /* launch-second cohorts kept (>= ring timeout + 10 s) */
 #define PACING_LIVE_TAU_MS (30 * 60 * 1000.0) /* memory of the live-answer rate */
 
 /* The pacing object, in caller memory. Fields are private: use the functions. */
@@ -192,6 +193,11 @@ struct pacing {
     struct pacing_config cfg;
     /* estimators */
     struct pacing_rate answer_fast, answer_slow, machine;
+    /* Answer outcomes by launch second, folded into the answer rates only once
+     * every call of that second has ended (no censoring bias). */
+    double cohort_answered[PACING_COHORT_S], cohort_calls[PACING_COHORT_S];
+    int64_t cohort_first_s;       /* oldest launch second not folded yet */
+    int cohort_started;
     struct pacing_hist ring;      /* launch -> answer, answered calls */
     struct pacing_hist noanswer;  /* launch -> end, unanswered calls */
     struct pacing_hist detect;    /* answer -> human verdict */
@@ -204,6 +210,7 @@ struct pacing {
     double live_count;            /* live answers, decayed with PACING_LIVE_TAU_MS */
     int64_t live_ms;              /* time of the last live answer */
     int64_t last_ms;
+    uint64_t last_today_live;     /* to notice a new day (the tally restarts) */
     int started;
     /* cache rebuilt from the estimators */
     double talk_mu, talk_sigma;
@@ -215,7 +222,8 @@ WAIHU_API int pacing_init(struct pacing *p, const struct pacing_config *cfg);
 
 /* Feeds the outcome of one call. ring_ms: launch to answer (answered calls) or
  * launch to end (PACING_OUT_NOANSWER). detect_ms: answer to the
- * answering-machine verdict (ignored for PACING_OUT_NOANSWER). */
+ * answering-machine verdict (ignored for PACING_OUT_NOANSWER). The answer rate
+ * learns from it once all calls launched in the same second have ended. */
 WAIHU_API void pacing_observe_call(struct pacing *p, int64_t now_ms, enum pacing_outcome outcome,
                                    uint32_t ring_ms, uint32_t detect_ms);
 /* Feeds one finished talk and its wrap-up. */

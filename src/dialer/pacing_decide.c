@@ -12,7 +12,8 @@
 #define BIAS_HALF_LIFE 3000.0 /* model-bias memory, in predicted live answers */
 #define BIAS_PRIOR 8.0     /* model-bias prior strength, in abandons */
 #define GAIN_PER_S (1.0 / 60) /* threshold moves by up to e^1 per minute */
-#define PLAN_HOUR_S 3600u  /* horizon of the daily budget when the day's end is unknown */
+#define PLAN_HOUR_S 3600u
+#define RESTART_GAP_MS (10 * 60 * 1000) /* a pause this long restarts the controller */  /* horizon of the daily budget when the day's end is unknown */
 
 static int input_valid(const struct pacing_input *in)
 {
@@ -96,9 +97,16 @@ static double bias_factor(const struct pacing *p)
 
 /* Moves the threshold so that the predicted abandon rate of what we launch,
  * corrected by the observed model bias, tracks the target. */
-static void controller_step(struct pacing *p, int64_t now_ms, double target)
+static void controller_step(struct pacing *p, const struct pacing_input *in, double target)
 {
-    if (!p->started) { /* start cautious: the marginal risk at the average target */
+    int64_t now_ms = in->now_ms;
+    /* A new day or a long pause: yesterday's end-of-day threshold (spending
+     * what was left of the budget) must not meet a morning with every agent
+     * ready. Start again cautious: the marginal risk at the average target. */
+    if (in->today.live < p->last_today_live || now_ms - p->last_ms > RESTART_GAP_MS)
+        p->started = 0;
+    p->last_today_live = in->today.live;
+    if (!p->started) {
         p->started = 1;
         p->last_ms = now_ms;
         p->log_theta = log(fmin(THETA_MAX, fmax(THETA_MIN, target)));
@@ -164,6 +172,7 @@ int pacing_decide(struct pacing *p, const struct pacing_input *in, struct pacing
         return 0;
     }
 
+    pacing_cohorts_advance(p, in->now_ms);
     struct pacing_model m;
     pacing_model_build(p, in, &m);
     out->p_live = m.p_live;
@@ -175,7 +184,7 @@ int pacing_decide(struct pacing *p, const struct pacing_input *in, struct pacing
         out->reason = PACING_WHY_BUDGET;
         return 0;
     }
-    controller_step(p, in->now_ms, target);
+    controller_step(p, in, target);
     double theta = exp(p->log_theta), beta = bias_factor(p);
     out->threshold = theta;
 

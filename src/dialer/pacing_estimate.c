@@ -192,7 +192,8 @@ int pacing_init(struct pacing *p, const struct pacing_config *cfg)
         !(cfg->overdispersion >= 1) || !(cfg->max_target_factor >= 1) ||
         !(cfg->max_lines_per_agent >= 1) || !(cfg->prior_answer_rate > 0 && cfg->prior_answer_rate <= 1) ||
         !(cfg->prior_machine_rate >= 0 && cfg->prior_machine_rate < 1) || !(cfg->prior_talk_ms >= 1000) ||
-        !(cfg->prior_talk_cv > 0) || !(cfg->prior_wrap_ms >= 0) || cfg->no_answer_timeout_ms < 1000)
+        !(cfg->prior_talk_cv > 0) || !(cfg->prior_wrap_ms >= 0) || cfg->no_answer_timeout_ms < 1000 ||
+        cfg->no_answer_timeout_ms > 100000)
         return WAIHU_EINVAL;
 
     memset(p, 0, sizeof(*p));
@@ -221,12 +222,57 @@ int pacing_init(struct pacing *p, const struct pacing_config *cfg)
     return 0;
 }
 
+static int64_t floor_s(int64_t ms)
+{
+    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+static void fold(struct pacing *p, int64_t now_ms, double answered, double calls)
+{
+    /* Counts, not single calls: decays stay per time (half_life_obs is 0). */
+    for (double i = 0; i < calls; i++) {
+        int hit = i < answered;
+        pacing_rate_observe(&p->answer_fast, now_ms, hit);
+        pacing_rate_observe(&p->answer_slow, now_ms, hit);
+    }
+}
+
+/* Folds every cohort whose calls have all ended by now. */
+void pacing_cohorts_advance(struct pacing *p, int64_t now_ms)
+{
+    if (!p->cohort_started)
+        return;
+    int64_t horizon_s = p->cfg.no_answer_timeout_ms / 1000 + 10;
+    int64_t last = floor_s(now_ms) - horizon_s; /* cohorts <= last are complete */
+    if (last - p->cohort_first_s >= PACING_COHORT_S) /* a long pause: fold all */
+        last = p->cohort_first_s + PACING_COHORT_S - 1;
+    for (; p->cohort_first_s <= last; p->cohort_first_s++) {
+        size_t b = (size_t)(p->cohort_first_s % PACING_COHORT_S + PACING_COHORT_S) % PACING_COHORT_S;
+        if (p->cohort_calls[b] > 0)
+            fold(p, now_ms, p->cohort_answered[b], p->cohort_calls[b]);
+        p->cohort_answered[b] = p->cohort_calls[b] = 0;
+    }
+    if (floor_s(now_ms) - horizon_s > p->cohort_first_s)
+        p->cohort_first_s = floor_s(now_ms) - horizon_s;
+}
+
 void pacing_observe_call(struct pacing *p, int64_t now_ms, enum pacing_outcome outcome,
                          uint32_t ring_ms, uint32_t detect_ms)
 {
     int answered = outcome != PACING_OUT_NOANSWER;
-    pacing_rate_observe(&p->answer_fast, now_ms, answered);
-    pacing_rate_observe(&p->answer_slow, now_ms, answered);
+    int64_t launch_s = floor_s(now_ms - ring_ms - (answered ? detect_ms : 0));
+    if (!p->cohort_started) {
+        p->cohort_started = 1;
+        p->cohort_first_s = launch_s;
+    }
+    pacing_cohorts_advance(p, now_ms);
+    if (launch_s < p->cohort_first_s || launch_s >= p->cohort_first_s + PACING_COHORT_S) {
+        fold(p, now_ms, answered, 1); /* late or odd: learn at once */
+    } else {
+        size_t b = (size_t)(launch_s % PACING_COHORT_S + PACING_COHORT_S) % PACING_COHORT_S;
+        p->cohort_answered[b] += answered;
+        p->cohort_calls[b] += 1;
+    }
     if (!answered) {
         pacing_hist_observe(&p->noanswer, ring_ms);
         return;

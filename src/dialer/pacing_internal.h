@@ -44,6 +44,9 @@ struct pacing_dist {
 };
 
 /* in may be NULL (no calls in flight to correct the answer rate with). */
+/* Folds finished launch cohorts into the answer rates. */
+void pacing_cohorts_advance(struct pacing *p, int64_t now_ms);
+
 void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct pacing_model *m);
 /* Builds the law of X_j from the input; returns the number of available agents. */
 size_t pacing_dist_build(const struct pacing *p, const struct pacing_model *m,

@@ -95,39 +95,6 @@ static double talk_cdf(const struct pacing *p, double x_ms)
     return p->talk_cdf[b] + (p->talk_cdf[b + 1] - p->talk_cdf[b]) * (pos - b);
 }
 
-/* Answer rate corrected for censoring: resolved calls over-represent quick
- * outcomes (busy, unreachable) while slower ones still ring, which biases a
- * plain ratio low just after a start or a change. Calls in flight count too,
- * each as answered with its conditional probability given its age (a few
- * fixed-point steps of the censored-data likelihood). */
-struct age_group {
-    double n, sr, sn; /* calls; survival of answered and unanswered calls at their age */
-};
-
-static double answer_rate(const struct pacing_rate *r, const struct pacing_input *in,
-                          const struct age_group *g, size_t n_groups, double answered_pending)
-{
-    int64_t now = in ? in->now_ms : r->last_ms;
-    double w = pacing_rate_weight(r, now) + r->prior_weight;
-    double pv = pacing_rate_value(r, now);
-    double hits = pv * w, n_ring = 0;
-    for (size_t i = 0; i < n_groups; i++)
-        n_ring += g[i].n;
-    if (n_ring == 0 && answered_pending == 0)
-        return pv;
-    double p = (hits + answered_pending + pv * n_ring) / (w + answered_pending + n_ring);
-    for (int it = 0; it < 4; it++) {
-        double exp_hits = 0;
-        for (size_t i = 0; i < n_groups; i++) {
-            double z = p * g[i].sr + (1 - p) * g[i].sn;
-            if (z > 1e-12)
-                exp_hits += g[i].n * p * g[i].sr / z;
-        }
-        p = (hits + answered_pending + exp_hits) / (w + answered_pending + n_ring);
-    }
-    return p;
-}
-
 void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct pacing_model *m)
 {
     const struct pacing_config *cfg = &p->cfg;
@@ -135,30 +102,10 @@ void pacing_model_build(struct pacing *p, const struct pacing_input *in, struct 
     hist_edges(&p->ring, m->ring_cdf);
     hist_edges(&p->noanswer, m->noans_cdf);
 
-    uint32_t bins[PACING_AGE_BINS];
-    double pending = 0; /* answered, verdict not yet fed */
-    memset(bins, 0, sizeof(bins));
-    for (size_t i = 0; in && i < in->n_calls; i++) {
-        if (in->calls[i].state != PACING_CALL_RINGING)
-            pending++;
-        else if (in->calls[i].age_ms / PACING_AGE_BIN_MS < PACING_AGE_BINS)
-            bins[in->calls[i].age_ms / PACING_AGE_BIN_MS]++;
-    }
-    struct age_group groups[PACING_AGE_BINS];
-    size_t n_groups = 0;
-    for (uint32_t b = 0; b < PACING_AGE_BINS; b++) {
-        if (!bins[b])
-            continue;
-        double a = (b + 0.5) * PACING_AGE_BIN_MS;
-        groups[n_groups].n = bins[b];
-        groups[n_groups].sr = 1 - edges_cdf(m->ring_cdf, PACING_RING_BIN_MS, a);
-        groups[n_groups].sn = 1 - edges_cdf(m->noans_cdf, PACING_RING_BIN_MS, a);
-        n_groups++;
-    }
     /* For abandons, over-estimating the answer rate is the safe error: a rise
      * shows first in the fast estimate, a fall only once the slow one agrees. */
-    double fast = answer_rate(&p->answer_fast, in, groups, n_groups, pending);
-    double slow = answer_rate(&p->answer_slow, in, groups, n_groups, pending);
+    double fast = pacing_rate_value(&p->answer_fast, now_ms);
+    double slow = pacing_rate_value(&p->answer_slow, now_ms);
     m->p_answer = fmin(1.0, fmax(fast, slow));
     m->p_machine = pacing_rate_value(&p->machine, now_ms);
     m->p_live = m->p_answer * (1 - m->p_machine);

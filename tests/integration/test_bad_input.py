@@ -12,7 +12,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "localcluster"))
 from localcluster import Cluster, default_binary  # noqa: E402
 
-PORT_BASE = 31000
+PORT_BASE = 10100  # below the ephemeral port range
 
 
 def run_waihud(args, timeout=20):

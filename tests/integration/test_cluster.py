@@ -10,7 +10,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "localcluster"))
 from localcluster import Cluster  # noqa: E402
 
-PORT_BASE = 30000
+PORT_BASE = 10000  # below the ephemeral range (32768+), where clients could hold our ports
 
 
 def put(node, key, value, version=None, client=None, seq=None, timeout=5.0):

@@ -11,7 +11,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "localcluster"))
 from localcluster import Cluster, waihuctl_binary  # noqa: E402
 
-PORT_BASE = 32000
+PORT_BASE = 10200  # below the ephemeral port range
 
 
 def ctl(cluster, *args, timeout=120):
