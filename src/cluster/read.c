@@ -49,18 +49,26 @@ static void issue_barrier(struct cluster *c)
     }
 }
 
-void read_local_barrier(struct cluster *c, cluster_read_cb cb, void *data)
+/* Pushes a waiter on *list; on allocation failure answers cb and returns false. */
+static bool waiter_push(struct read_waiter **list, uint64_t index, cluster_read_cb cb,
+                        void *data)
 {
     struct read_waiter *w = calloc(1, sizeof *w);
     if (w == NULL) {
         cb(data, WAIHU_EUNAVAILABLE);
-        return;
+        return false;
     }
     w->cb = cb;
     w->data = data;
-    w->next = c->reads_next;
-    c->reads_next = w;
-    if (!c->barrier_inflight) {
+    w->index = index;
+    w->next = *list;
+    *list = w;
+    return true;
+}
+
+void read_local_barrier(struct cluster *c, cluster_read_cb cb, void *data)
+{
+    if (waiter_push(&c->reads_next, 0, cb, data) && !c->barrier_inflight) {
         issue_barrier(c);
     }
 }
@@ -71,16 +79,7 @@ void read_wait_applied(struct cluster *c, uint64_t index, cluster_read_cb cb, vo
         cb(data, 0);
         return;
     }
-    struct read_waiter *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        cb(data, WAIHU_EUNAVAILABLE);
-        return;
-    }
-    w->cb = cb;
-    w->data = data;
-    w->index = index;
-    w->next = c->reads_apply;
-    c->reads_apply = w;
+    waiter_push(&c->reads_apply, index, cb, data);
 }
 
 void read_check_applied(struct cluster *c)
