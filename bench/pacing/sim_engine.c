@@ -246,12 +246,6 @@ static uint32_t module_decide(struct world *w)
     struct pacing_decision d;
     if (pacing_decide(&w->pacing, &in, &d) != 0)
         abort();
-    if (getenv("PACING_TRACE") && w->pacing.cfg.abandon_cap < 0.01 &&
-        ((w->now_ms - w->day_base_ms) % 600000 < 1000 || (w->now_ms - w->day_base_ms) < 40000))
-        fprintf(stderr, "d%u t=%6.0f ready=%u calls=%u live=%lu ab=%lu theta=%.2e target=%.2e launch=%u why=%d risk=%.2e pl=%.3f\n",
-                w->day, (double)(w->now_ms - w->day_base_ms) / 1000, d.ready, w->n_inflight,
-                (unsigned long)w->today->live, (unsigned long)w->today->abandoned, d.threshold,
-                d.target_rate, d.launch, d.reason, d.risk_next, d.p_live);
     if (w->policy == POL_PREDICTIVE) {
         w->theta_sum += d.threshold;
         w->target_sum += d.target_rate;

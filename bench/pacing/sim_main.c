@@ -84,7 +84,7 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-    uint32_t shard = 0, shards = 1, days = 30, days_500 = 5;
+    uint32_t shard = 0, shards = 1, days = 30, days_500 = 2;
     const char *only = NULL;
     int quiet = 0;
     for (int i = 1; i < argc; i++) {

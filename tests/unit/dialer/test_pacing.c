@@ -417,6 +417,58 @@ static void test_hist_and_lognormal(void **state)
     assert_true(fabs(sigma - 0.7) < 0.03);
 }
 
+/* Quick failures (busy, unreachable) end first: learning from them before the
+ * slower outcomes of the same calls would drag the answer rate down and
+ * over-dial a cold start. */
+static void test_cold_start_not_fooled_by_quick_failures(void **state)
+{
+    (void)state;
+    struct pacing *p = pacing_new(PACING_PREDICTIVE);
+    struct pacing_agent a[500];
+    set_agents(a, 500, PACING_AGENT_READY, 0);
+    struct pacing_input in = input(a, 500, NULL, 0);
+    struct pacing_decision d0, d;
+    assert_int_equal(pacing_decide(p, &in, &d0), 0);
+    for (int i = 0; i < 60; i++) /* 60 busy signals 1.5 s after launch */
+        pacing_observe_call(p, T0 + 2000, PACING_OUT_NOANSWER, 1500, 0);
+    in.now_ms = T0 + 2000;
+    assert_int_equal(pacing_decide(p, &in, &d), 0);
+    assert_true(d.p_live >= d0.p_live - 1e-9);
+    /* Once those calls' second is complete, the data count. */
+    for (int i = 0; i < 200; i++)
+        pacing_observe_call(p, T0 + 30000, PACING_OUT_NOANSWER, 25000, 0);
+    in.now_ms = T0 + 60000;
+    assert_int_equal(pacing_decide(p, &in, &d), 0);
+    assert_true(d.p_live < d0.p_live / 2);
+    free(p);
+}
+
+/* A new day (today's tally restarts) brings the threshold back to the target. */
+static void test_new_day_restarts_controller(void **state)
+{
+    (void)state;
+    struct pacing *p = pacing_new(PACING_PREDICTIVE);
+    feed_history(p, T0);
+    struct pacing_agent a[20];
+    struct pacing_input in = busy_team(a, 0);
+    struct pacing_decision d;
+    in.day_remaining_s = 600;
+    for (int i = 0; i < 600; i++) { /* end of a quiet day: budget left, theta climbs */
+        in.now_ms = T0 + i * 1000;
+        in.today = (struct pacing_tally){3000, 10};
+        in.window = in.today;
+        assert_int_equal(pacing_decide(p, &in, &d), 0);
+    }
+    double evening = d.threshold;
+    in.now_ms += 1000;
+    in.today = (struct pacing_tally){0, 0};
+    in.day_remaining_s = 8 * 3600;
+    assert_int_equal(pacing_decide(p, &in, &d), 0);
+    assert_true(d.threshold < evening);
+    assert_true(fabs(d.threshold - d.target_rate) < 1e-12);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +484,8 @@ int main(void)
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_rate_estimator),
         cmocka_unit_test(test_hist_and_lognormal),
+        cmocka_unit_test(test_cold_start_not_fooled_by_quick_failures),
+        cmocka_unit_test(test_new_day_restarts_controller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
