@@ -1,0 +1,288 @@
+/* Personal field encryption: AES-256-GCM bound to tenant, customer and field; data keys
+ * wrapped by a master key; HMAC-SHA-256 phone lookup hashes under a separate key. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "customer.h"
+
+struct data_key {
+    uint32_t id;
+    uint8_t key[FIELDCRYPT_KEY_BYTES];
+};
+
+struct fieldcrypt_keyring {
+    struct data_key keys[FIELDCRYPT_MAX_KEYS];
+    size_t n_keys;
+    int has_current;
+    size_t current;
+    int has_lookup;
+    uint8_t lookup[FIELDCRYPT_KEY_BYTES];
+};
+
+/* Domain separation: a wrapped key can never be confused with a sealed field. */
+static const char wrap_label[] = "waihu/datakey/v1";
+static const char field_label[] = "waihu/field/v1";
+
+/* Field AAD: label | tenant (8 BE) | customer (8 BE) | field length (1) | field | header. */
+#define AAD_MAX (sizeof(field_label) + 8 + 8 + 1 + FIELDCRYPT_FIELD_MAX + FIELDCRYPT_HEADER_BYTES)
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One AES-256-GCM operation; enc=1 writes the tag, enc=0 checks it.
+ * Returns 0, WAIHU_ECORRUPT (tag mismatch) or WAIHU_EIO. */
+static int gcm(int enc, const uint8_t key[FIELDCRYPT_KEY_BYTES], const uint8_t *nonce,
+               const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+               uint8_t tag[FIELDCRYPT_TAG_BYTES])
+{
+    int rv = WAIHU_EIO, outl = 0;
+    if (len > (size_t)INT32_MAX || aad_len > (size_t)INT32_MAX)
+        return WAIHU_ETOOBIG;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL)
+        return WAIHU_ENOMEM;
+    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1)
+        goto out;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FIELDCRYPT_NONCE_BYTES, NULL) != 1)
+        goto out;
+    if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
+        goto out;
+    if (aad_len > 0 && EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+        goto out;
+    if (len > 0 && EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1)
+        goto out;
+    if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, FIELDCRYPT_TAG_BYTES, tag) != 1)
+        goto out;
+    if (EVP_CipherFinal_ex(ctx, out + len, &outl) != 1) {
+        rv = enc ? WAIHU_EIO : WAIHU_ECORRUPT;
+        goto out;
+    }
+    if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, FIELDCRYPT_TAG_BYTES, tag) != 1)
+        goto out;
+    rv = 0;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    return rv;
+}
+
+int fieldcrypt_key_generate(uint8_t key[FIELDCRYPT_KEY_BYTES])
+{
+    return RAND_bytes(key, FIELDCRYPT_KEY_BYTES) == 1 ? 0 : WAIHU_EIO;
+}
+
+/* Header: version | key id | nonce; header_aad = label | header. */
+static size_t wrap_aad(uint8_t *aad, const uint8_t *header)
+{
+    memcpy(aad, wrap_label, sizeof(wrap_label));
+    memcpy(aad + sizeof(wrap_label), header, FIELDCRYPT_HEADER_BYTES);
+    return sizeof(wrap_label) + FIELDCRYPT_HEADER_BYTES;
+}
+
+int fieldcrypt_key_wrap(const uint8_t master_key[FIELDCRYPT_KEY_BYTES], uint32_t key_id,
+                        const uint8_t data_key[FIELDCRYPT_KEY_BYTES],
+                        uint8_t out[FIELDCRYPT_WRAPPED_BYTES])
+{
+    uint8_t aad[sizeof(wrap_label) + FIELDCRYPT_HEADER_BYTES];
+    out[0] = FIELDCRYPT_VERSION;
+    put32(out + 1, key_id);
+    if (RAND_bytes(out + 5, FIELDCRYPT_NONCE_BYTES) != 1)
+        return WAIHU_EIO;
+    size_t aad_len = wrap_aad(aad, out);
+    return gcm(1, master_key, out + 5, aad, aad_len, data_key, FIELDCRYPT_KEY_BYTES,
+               out + FIELDCRYPT_HEADER_BYTES,
+               out + FIELDCRYPT_HEADER_BYTES + FIELDCRYPT_KEY_BYTES);
+}
+
+int fieldcrypt_key_unwrap(const uint8_t master_key[FIELDCRYPT_KEY_BYTES],
+                          const uint8_t wrapped[FIELDCRYPT_WRAPPED_BYTES], uint32_t *key_id,
+                          uint8_t data_key[FIELDCRYPT_KEY_BYTES])
+{
+    uint8_t aad[sizeof(wrap_label) + FIELDCRYPT_HEADER_BYTES];
+    uint8_t tag[FIELDCRYPT_TAG_BYTES];
+    memset(data_key, 0, FIELDCRYPT_KEY_BYTES);
+    if (wrapped[0] != FIELDCRYPT_VERSION)
+        return WAIHU_ECORRUPT;
+    memcpy(tag, wrapped + FIELDCRYPT_HEADER_BYTES + FIELDCRYPT_KEY_BYTES, sizeof(tag));
+    size_t aad_len = wrap_aad(aad, wrapped);
+    int rv = gcm(0, master_key, wrapped + 5, aad, aad_len, wrapped + FIELDCRYPT_HEADER_BYTES,
+                 FIELDCRYPT_KEY_BYTES, data_key, tag);
+    if (rv != 0) {
+        OPENSSL_cleanse(data_key, FIELDCRYPT_KEY_BYTES);
+        return rv;
+    }
+    *key_id = get32(wrapped + 1);
+    return 0;
+}
+
+int fieldcrypt_keyring_new(struct fieldcrypt_keyring **out)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out == NULL ? WAIHU_ENOMEM : 0;
+}
+
+void fieldcrypt_keyring_free(struct fieldcrypt_keyring *kr)
+{
+    if (kr == NULL)
+        return;
+    OPENSSL_cleanse(kr, sizeof(*kr));
+    free(kr);
+}
+
+static const struct data_key *key_find(const struct fieldcrypt_keyring *kr, uint32_t id)
+{
+    for (size_t i = 0; i < kr->n_keys; i++)
+        if (kr->keys[i].id == id)
+            return &kr->keys[i];
+    return NULL;
+}
+
+int fieldcrypt_keyring_add(struct fieldcrypt_keyring *kr, uint32_t key_id,
+                           const uint8_t key[FIELDCRYPT_KEY_BYTES])
+{
+    const struct data_key *k = key_find(kr, key_id);
+    if (k != NULL)
+        return CRYPTO_memcmp(k->key, key, FIELDCRYPT_KEY_BYTES) == 0 ? 0 : WAIHU_ECONFLICT;
+    if (kr->n_keys == FIELDCRYPT_MAX_KEYS)
+        return WAIHU_ETOOBIG;
+    kr->keys[kr->n_keys].id = key_id;
+    memcpy(kr->keys[kr->n_keys].key, key, FIELDCRYPT_KEY_BYTES);
+    kr->n_keys++;
+    return 0;
+}
+
+int fieldcrypt_keyring_use(struct fieldcrypt_keyring *kr, uint32_t key_id)
+{
+    const struct data_key *k = key_find(kr, key_id);
+    if (k == NULL)
+        return WAIHU_ENOTFOUND;
+    kr->current = (size_t)(k - kr->keys);
+    kr->has_current = 1;
+    return 0;
+}
+
+void fieldcrypt_keyring_set_lookup_key(struct fieldcrypt_keyring *kr,
+                                       const uint8_t key[FIELDCRYPT_KEY_BYTES])
+{
+    memcpy(kr->lookup, key, FIELDCRYPT_KEY_BYTES);
+    kr->has_lookup = 1;
+}
+
+/* Returns the AAD length, or 0 when aad is invalid. */
+static size_t field_aad(uint8_t out[AAD_MAX], const struct fieldcrypt_aad *aad,
+                        const uint8_t *header)
+{
+    if (aad == NULL || aad->field == NULL)
+        return 0;
+    size_t fl = strnlen(aad->field, FIELDCRYPT_FIELD_MAX + 1);
+    if (fl == 0 || fl > FIELDCRYPT_FIELD_MAX)
+        return 0;
+    size_t o = 0;
+    memcpy(out, field_label, sizeof(field_label));
+    o += sizeof(field_label);
+    be64_put(out + o, aad->tenant_id);
+    o += 8;
+    be64_put(out + o, aad->customer_id);
+    o += 8;
+    out[o++] = (uint8_t)fl;
+    memcpy(out + o, aad->field, fl);
+    o += fl;
+    memcpy(out + o, header, FIELDCRYPT_HEADER_BYTES);
+    return o + FIELDCRYPT_HEADER_BYTES;
+}
+
+int fieldcrypt_seal(const struct fieldcrypt_keyring *kr, const struct fieldcrypt_aad *aad,
+                    const uint8_t *plain, size_t plain_len, uint8_t *out, size_t out_size,
+                    size_t *out_len)
+{
+    uint8_t ad[AAD_MAX];
+    if (!kr->has_current)
+        return WAIHU_ENOTFOUND;
+    if (plain_len > SIZE_MAX - FIELDCRYPT_OVERHEAD || out_size < plain_len + FIELDCRYPT_OVERHEAD)
+        return WAIHU_ETOOBIG;
+    const struct data_key *k = &kr->keys[kr->current];
+    out[0] = FIELDCRYPT_VERSION;
+    put32(out + 1, k->id);
+    if (RAND_bytes(out + 5, FIELDCRYPT_NONCE_BYTES) != 1)
+        return WAIHU_EIO;
+    size_t ad_len = field_aad(ad, aad, out);
+    if (ad_len == 0)
+        return WAIHU_EINVAL;
+    int rv = gcm(1, k->key, out + 5, ad, ad_len, plain, plain_len, out + FIELDCRYPT_HEADER_BYTES,
+                 out + FIELDCRYPT_HEADER_BYTES + plain_len);
+    if (rv != 0)
+        return rv;
+    *out_len = plain_len + FIELDCRYPT_OVERHEAD;
+    return 0;
+}
+
+int fieldcrypt_key_id_of(const uint8_t *sealed, size_t sealed_len, uint32_t *key_id)
+{
+    if (sealed_len < FIELDCRYPT_OVERHEAD || sealed[0] != FIELDCRYPT_VERSION)
+        return WAIHU_ECORRUPT;
+    *key_id = get32(sealed + 1);
+    return 0;
+}
+
+int fieldcrypt_open(const struct fieldcrypt_keyring *kr, const struct fieldcrypt_aad *aad,
+                    const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t out_size,
+                    size_t *out_len)
+{
+    uint8_t ad[AAD_MAX];
+    uint8_t tag[FIELDCRYPT_TAG_BYTES];
+    uint32_t id;
+    int rv = fieldcrypt_key_id_of(sealed, sealed_len, &id);
+    if (rv != 0)
+        return rv;
+    size_t len = sealed_len - FIELDCRYPT_OVERHEAD;
+    if (out_size < len)
+        return WAIHU_ETOOBIG;
+    const struct data_key *k = key_find(kr, id);
+    if (k == NULL)
+        return WAIHU_ENOTFOUND;
+    size_t ad_len = field_aad(ad, aad, sealed);
+    if (ad_len == 0)
+        return WAIHU_EINVAL;
+    memcpy(tag, sealed + FIELDCRYPT_HEADER_BYTES + len, sizeof(tag));
+    rv = gcm(0, k->key, sealed + 5, ad, ad_len, sealed + FIELDCRYPT_HEADER_BYTES, len, out, tag);
+    if (rv != 0) {
+        OPENSSL_cleanse(out, len);
+        return rv;
+    }
+    *out_len = len;
+    return 0;
+}
+
+int fieldcrypt_phone_hash(const struct fieldcrypt_keyring *kr, const char *e164,
+                          uint8_t out[FIELDCRYPT_HASH_BYTES])
+{
+    unsigned int len = 0;
+    if (e164 == NULL || e164[0] != '+')
+        return WAIHU_EINVAL;
+    size_t n = strnlen(e164, PHONE_E164_SIZE);
+    if (n < 2 || n >= PHONE_E164_SIZE)
+        return WAIHU_EINVAL;
+    for (size_t i = 1; i < n; i++)
+        if (e164[i] < '0' || e164[i] > '9')
+            return WAIHU_EINVAL;
+    if (!kr->has_lookup)
+        return WAIHU_ENOTFOUND;
+    if (HMAC(EVP_sha256(), kr->lookup, FIELDCRYPT_KEY_BYTES, (const unsigned char *)e164, n, out,
+             &len) == NULL || len != FIELDCRYPT_HASH_BYTES)
+        return WAIHU_EIO;
+    return 0;
+}
