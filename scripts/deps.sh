@@ -7,7 +7,7 @@ PACKAGES=(
   libraft-dev libuv1-dev librocksdb-dev libsofia-sip-ua-dev libssl-dev libcmocka-dev
   libjansson-dev libprotobuf-c-dev protobuf-c-compiler libconfig-dev
   libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
-  etcd-server etcd-client wrk curl iproute2 procps
+  etcd-server etcd-client wrk curl iproute2 procps openssl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -37,6 +37,13 @@ struct cluster_config {
     unsigned heartbeat_timeout_ms;
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
+    /* States estimated above this snapshot as a checkpoint manifest (docs/design-notes.md);
+     * 0 means the default, 64 MiB. */
+    uint64_t snapshot_inline_max_bytes;
+    /* Mutual TLS between nodes (raft traffic): all three PEM files, or none (plaintext). */
+    char tls_cert[400];
+    char tls_key[400];
+    char tls_ca[400];
 };
 
 struct cluster;

@@ -39,10 +39,12 @@ struct read_waiter {
     struct read_waiter *next;
 };
 
-/* The transport wrapper: raft's own TCP transport plus TCP_NODELAY and fencing. */
+/* The transport wrapper: raft's own TCP transport plus TCP_NODELAY and fencing, or,
+ * when TLS is configured, our TLS transport (transport_tls.c) in `outer`. */
 struct fenced_transport {
     struct raft_uv_transport outer;
     struct raft_uv_transport inner;
+    bool tls;
     raft_uv_accept_cb accept_cb;
     bool *fenced;
     raft_uv_transport_close_cb close_cb;
@@ -105,7 +107,9 @@ struct cluster {
 };
 
 /* transport.c */
-int transport_init(struct fenced_transport *t, uv_loop_t *loop, bool *fenced);
+/* TLS when cfg names a cert; errmsg (256 bytes) says which file failed. */
+int transport_init(struct fenced_transport *t, uv_loop_t *loop, bool *fenced,
+                   const struct cluster_config *cfg, char *errmsg);
 void transport_close(struct fenced_transport *t);
 /* Cuts established raft connections (fence). */
 void transport_cut(struct cluster *c);
@@ -135,6 +139,10 @@ void forward_submit(struct cluster *c, const uint8_t *cmd, size_t len, cluster_s
 void forward_read_index(struct cluster *c, cluster_read_cb cb, void *data);
 /* The leader changed (or we were fenced): drop the leader connection, fail in-flight. */
 void forward_leader_changed(struct cluster *c);
+/* store_fetcher.fetch over the forward port (data is the cluster). Blocking, with
+ * connect and I/O timeouts; tries the checkpoint's origin, then the leader. */
+int forward_fetch_file(void *data, uint64_t origin, uint64_t index, const char *name,
+                       uint64_t size_bytes, const char *out_path, char *errmsg);
 
 /* members.c */
 int members_raft_role(enum cluster_role r);

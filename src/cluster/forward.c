@@ -2,16 +2,33 @@
  *   frame = u32 length | u8 type | u64 request id | payload   (big-endian)
  * SUBMIT carries a packed Command, RESULT the store_result; READ_INDEX asks the leader
  * for a read barrier, READ_RESULT answers with the index to wait for locally.
+ * FETCH/CHUNK is the snapshot side channel, served by every node from its checkpoint
+ * dir: FETCH = u64 index | u64 offset | u32 max bytes | file name, CHUNK = i64 status |
+ * bytes (none at end of file). The fetching side is a blocking client (restore runs
+ * synchronously on the loop), see forward_fetch_file.
  * Why not raft's port: raft_uv owns it and its streams (docs/forwarding.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "cluster_internal.h"
 
-enum { F_SUBMIT = 1, F_RESULT = 2, F_READ_INDEX = 3, F_READ_RESULT = 4 };
+enum { F_SUBMIT = 1, F_RESULT = 2, F_READ_INDEX = 3, F_READ_RESULT = 4, F_FETCH = 5,
+       F_CHUNK = 6 };
 #define FRAME_HEAD 13 /* len + type + id */
 #define FRAME_MAX (128 * 1024)
+#define FETCH_HEAD 20 /* index + offset + max */
+#define FETCH_CHUNK (64 * 1024)
+#define FETCH_CONNECT_TIMEOUT_MS 3000
+#define FETCH_IO_TIMEOUT_MS 10000 /* no byte for this long: the fetch fails */
 
 struct fconn {
     uv_tcp_t tcp;
@@ -171,9 +188,59 @@ static void served_read_cb(void *data, int status)
     free(s);
 }
 
+static uint32_t get_u32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Any node, leader or not: one chunk of a checkpoint file. The store refuses names
+ * outside its finished checkpoint dirs. The pread runs on the loop (64 KiB, usually
+ * from the page cache). */
+static void serve_fetch(struct fconn *f, uint64_t id, const uint8_t *p, size_t n)
+{
+    uint8_t *out = malloc(8 + FETCH_CHUNK);
+    char name[256] = "";
+    uint64_t index = 0;
+    size_t got = 0;
+    int status = 0;
+    if (out == NULL) {
+        conn_close(f);
+        return;
+    }
+    if (n <= FETCH_HEAD || n - FETCH_HEAD >= sizeof name ||
+        memchr(p + FETCH_HEAD, 0, n - FETCH_HEAD) != NULL) {
+        status = WAIHU_EINVAL;
+    } else {
+        index = be64_get(p);
+        uint64_t offset = be64_get(p + 8);
+        size_t max = get_u32(p + 16);
+        memcpy(name, p + FETCH_HEAD, n - FETCH_HEAD);
+        max = max < FETCH_CHUNK ? max : FETCH_CHUNK;
+        int fd;
+        status = store_checkpoint_open_file(f->c->store, index, name, &fd);
+        if (status == 0) {
+            ssize_t r = pread(fd, out + 8, max, (off_t)offset);
+            status = r < 0 ? WAIHU_EIO : 0;
+            got = r < 0 ? 0 : (size_t)r;
+            close(fd);
+        }
+    }
+    if (status != 0) {
+        LOG_W("cluster", "forward: fetch of '%s' in snapshot %llu refused: %s", name,
+              (unsigned long long)index, waihu_strerror(status));
+    }
+    be64_put(out, (uint64_t)(int64_t)status);
+    conn_send(f, F_CHUNK, id, out, 8 + got);
+    free(out);
+}
+
 static void serve_frame(struct fconn *f, int type, uint64_t id, const uint8_t *payload, size_t n)
 {
     struct cluster *c = f->c;
+    if (type == F_FETCH) {
+        serve_fetch(f, id, payload, n);
+        return;
+    }
     struct served *s = malloc(sizeof *s);
     if (s == NULL) {
         conn_close(f);
@@ -560,4 +627,208 @@ void forward_stop(struct cluster *c)
     fw->served = NULL;
     c->fwd = NULL;
     uv_close((uv_handle_t *)&fw->listener, listener_closed);
+}
+
+/* ---- snapshot side channel, fetching side (blocking) ---- */
+
+static int fetch_connect(const char *address, char *errmsg)
+{
+    struct sockaddr_in sa;
+    if (addr_parse_ipv4(address, &sa) != 0) {
+        snprintf(errmsg, 256, "forward address %s is not IPv4 host:port", address);
+        return WAIHU_EINVAL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(errmsg, 256, "socket: %s", strerror(errno));
+        return WAIHU_EIO;
+    }
+    int rv = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (rv != 0 && errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof err;
+        rv = poll(&pfd, 1, FETCH_CONNECT_TIMEOUT_MS);
+        if (rv == 0) {
+            snprintf(errmsg, 256, "connect to %s: timed out after %d ms", address,
+                     FETCH_CONNECT_TIMEOUT_MS);
+            close(fd);
+            return WAIHU_ETIMEDOUT;
+        }
+        if (rv > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0) {
+            rv = 0;
+        } else {
+            errno = err ? err : errno;
+            rv = -1;
+        }
+    }
+    if (rv != 0) {
+        snprintf(errmsg, 256, "connect to %s: %s", address, strerror(errno));
+        close(fd);
+        return WAIHU_EUNAVAILABLE;
+    }
+    int one = 1;
+    struct timeval tv = {.tv_sec = FETCH_IO_TIMEOUT_MS / 1000,
+                         .tv_usec = (FETCH_IO_TIMEOUT_MS % 1000) * 1000};
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* 0, WAIHU_ETIMEDOUT (SO_RCVTIMEO/SO_SNDTIMEO passed) or WAIHU_EIO. */
+static int io_full(int fd, void *buf, size_t n, bool writing)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t r = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return WAIHU_ETIMEDOUT;
+        }
+        if (r <= 0) {
+            return WAIHU_EIO;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Copies one file from the node at address into out (size bytes), chunk by chunk. */
+static int fetch_from(const char *address, uint64_t index, const char *name, uint64_t size,
+                      int out, char *errmsg)
+{
+    size_t nl = strlen(name);
+    uint8_t req[FRAME_HEAD + FETCH_HEAD + 256];
+    uint8_t *resp = malloc(FRAME_HEAD + 8 + FETCH_CHUNK);
+    int fd = fetch_connect(address, errmsg);
+    int rv = fd < 0 ? fd : 0;
+    if (resp == NULL && rv == 0) {
+        rv = WAIHU_ENOMEM;
+        snprintf(errmsg, 256, "out of memory");
+    }
+    for (uint64_t off = 0, id = 1; rv == 0 && off < size; id++) {
+        uint64_t want = size - off < FETCH_CHUNK ? size - off : FETCH_CHUNK;
+        uint32_t len = (uint32_t)(9 + FETCH_HEAD + nl);
+        uint8_t *p = req;
+        p[0] = (uint8_t)(len >> 24);
+        p[1] = (uint8_t)(len >> 16);
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+        p[4] = F_FETCH;
+        be64_put(p + 5, id);
+        be64_put(p + FRAME_HEAD, index);
+        be64_put(p + FRAME_HEAD + 8, off);
+        p[FRAME_HEAD + 16] = (uint8_t)(want >> 24);
+        p[FRAME_HEAD + 17] = (uint8_t)(want >> 16);
+        p[FRAME_HEAD + 18] = (uint8_t)(want >> 8);
+        p[FRAME_HEAD + 19] = (uint8_t)want;
+        memcpy(p + FRAME_HEAD + FETCH_HEAD, name, nl);
+        if ((rv = io_full(fd, req, 4 + len, true)) != 0 ||
+            (rv = io_full(fd, resp, 4, false)) != 0) {
+            break;
+        }
+        uint32_t rlen = get_u32(resp);
+        if (rlen < 9 + 8 || rlen > 9 + 8 + FETCH_CHUNK) {
+            snprintf(errmsg, 256, "%s answered a frame of %u bytes", address, rlen);
+            rv = WAIHU_EIO;
+            break;
+        }
+        if ((rv = io_full(fd, resp + 4, rlen, false)) != 0) {
+            break;
+        }
+        int status = (int)(int64_t)be64_get(resp + FRAME_HEAD);
+        size_t got = rlen - 9 - 8;
+        if (resp[4] != F_CHUNK || be64_get(resp + 5) != id) {
+            snprintf(errmsg, 256, "%s answered out of protocol", address);
+            rv = WAIHU_EIO;
+        } else if (status != 0) {
+            snprintf(errmsg, 256, "%s refused: %s", address, waihu_strerror(status));
+            rv = status;
+        } else if (got == 0 || got > want) {
+            snprintf(errmsg, 256, "%s: file ends at %llu of %llu bytes", address,
+                     (unsigned long long)off, (unsigned long long)size);
+            rv = WAIHU_ECORRUPT;
+        } else if (write(out, resp + FRAME_HEAD + 8, got) != (ssize_t)got) {
+            snprintf(errmsg, 256, "write: %s", strerror(errno));
+            rv = WAIHU_EIO;
+        }
+        off += got;
+    }
+    if (rv == WAIHU_ETIMEDOUT) {
+        snprintf(errmsg, 256, "%s: no answer for %d ms", address, FETCH_IO_TIMEOUT_MS);
+    } else if (rv == WAIHU_EIO && errmsg[0] == '\0') {
+        snprintf(errmsg, 256, "%s: connection lost", address);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(resp);
+    return rv;
+}
+
+int forward_fetch_file(void *data, uint64_t origin, uint64_t index, const char *name,
+                       uint64_t size_bytes, const char *out_path, char *errmsg)
+{
+    struct cluster *c = data;
+    /* The node that made the checkpoint first; then the leader, which sent us the
+     * manifest, then the configured members: a node keeps a copy of every checkpoint it
+     * restored from (at start the leader is not known yet). */
+    uint64_t candidates[2 + CLUSTER_MAX_MEMBERS] = {origin, 0};
+    int n = 2;
+    raft_id leader = 0;
+    const char *leader_addr;
+    if (c->raft_started) {
+        raft_leader(&c->raft, &leader, &leader_addr);
+    }
+    candidates[1] = leader;
+    for (int i = 0; i < c->config.n_members; i++) {
+        candidates[n++] = c->config.members[i].id;
+    }
+    int rv = WAIHU_EUNAVAILABLE;
+    char why[256] = "no node to fetch from";
+    for (int i = 0; i < n; i++) {
+        uint64_t id = candidates[i];
+        char addr[CLUSTER_ADDR_MAX];
+        bool seen = false;
+        for (int j = 0; j < i; j++) {
+            seen = seen || candidates[j] == id;
+        }
+        if (id == 0 || id == c->config.self.id || seen) {
+            continue;
+        }
+        if (!node_forward_address(c, id, addr, sizeof addr)) {
+            snprintf(why, sizeof why, "node %llu: forward address unknown",
+                     (unsigned long long)id);
+            continue;
+        }
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (out < 0) {
+            snprintf(why, sizeof why, "open %s: %s", out_path, strerror(errno));
+            rv = WAIHU_EIO;
+            break;
+        }
+        uint64_t start = clock_now_ms();
+        why[0] = '\0';
+        rv = fetch_from(addr, index, name, size_bytes, out, why);
+        if (rv == 0 && fsync(out) != 0) {
+            snprintf(why, sizeof why, "fsync %s: %s", out_path, strerror(errno));
+            rv = WAIHU_EIO;
+        }
+        close(out);
+        if (rv == 0) {
+            LOG_D("cluster", "fetched %s of snapshot %llu from node %llu: %llu bytes, %llu ms",
+                  name, (unsigned long long)index, (unsigned long long)id,
+                  (unsigned long long)size_bytes, (unsigned long long)(clock_now_ms() - start));
+            return 0;
+        }
+        LOG_W("cluster", "fetch %s of snapshot %llu from node %llu: %s", name,
+              (unsigned long long)index, (unsigned long long)id, why);
+    }
+    snprintf(errmsg, 256, "fetch: %s", why);
+    return rv;
 }

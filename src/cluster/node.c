@@ -322,9 +322,7 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
         goto err;
     }
     store_on_applied(s, submit_on_applied, c);
-    if ((rv = transport_init(&c->transport, loop, &c->fenced)) != 0) {
-        snprintf(errmsg, 256, "raft transport: %s", raft_strerror(rv));
-        rv = WAIHU_EIO;
+    if ((rv = transport_init(&c->transport, loop, &c->fenced, config, errmsg)) != 0) {
         goto err;
     }
     if ((rv = raft_uv_init(&c->io, loop, raft_dir, &c->transport.outer)) != 0) {
@@ -338,6 +336,16 @@ int cluster_start(uv_loop_t *loop, const struct cluster_config *config, struct s
      * log: entries this node acknowledged would vanish silently and it could then vote
      * for a candidate missing them. Refuse to start instead; the operator decides. */
     raft_uv_set_auto_recovery(&c->io, false);
+    char snap_dir[512];
+    snprintf(snap_dir, sizeof snap_dir, "%s/snapshots", config->data_dir);
+    uint64_t inline_max = config->snapshot_inline_max_bytes ? config->snapshot_inline_max_bytes
+                                                            : 64ULL << 20;
+    if ((rv = store_checkpoint_configure(s, snap_dir, inline_max, config->self.id)) != 0) {
+        snprintf(errmsg, 256, "snapshots dir %s: %s", snap_dir, waihu_strerror(rv));
+        goto err_transport_io;
+    }
+    struct store_fetcher fetcher = {.data = c, .fetch = forward_fetch_file};
+    store_set_fetcher(s, &fetcher);
     store_fsm_init(&c->fsm, s);
     if ((rv = raft_init(&c->raft, &c->io, &c->fsm, config->self.id,
                         config->self.raft_address)) != 0) {
@@ -399,6 +407,8 @@ err_raft:
     return rv;
 err_fsm:
     store_fsm_close(&c->fsm);
+err_transport_io:
+    store_set_fetcher(s, NULL);
     raft_uv_close(&c->io);
 err_transport:
     transport_close(&c->transport);
@@ -410,6 +420,7 @@ err:
 static void on_raft_closed(struct raft *r)
 {
     struct cluster *c = r->data;
+    store_set_fetcher(c->store, NULL);
     raft_uv_close(&c->io);
     transport_close(&c->transport);
     store_fsm_close(&c->fsm);

@@ -1,6 +1,6 @@
 /* Our raft transport: raft's stock TCP transport with TCP_NODELAY on every stream
  * (20 ms -> 2 ms commits, FIELD-NOTES) and a fence that refuses connections during
- * drills. TLS between nodes will also live here. */
+ * drills; or, when configured, mutual TLS between nodes (transport_tls.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "cluster_internal.h"
+#include "transport_tls.h"
 
 struct connect_wrap {
     struct raft_uv_connect inner_req;
@@ -105,12 +106,27 @@ static void t_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb 
     t->inner.close(&t->inner, on_inner_close);
 }
 
-int transport_init(struct fenced_transport *t, uv_loop_t *loop, bool *fenced)
+int transport_init(struct fenced_transport *t, uv_loop_t *loop, bool *fenced,
+                   const struct cluster_config *cfg, char *errmsg)
 {
     memset(t, 0, sizeof *t);
+    if (cfg->tls_cert[0] != '\0') {
+        SSL_CTX *ctx = tls_ctx_new(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, errmsg);
+        if (ctx == NULL) {
+            return WAIHU_EINVAL;
+        }
+        int rv = tls_transport_init(&t->outer, loop, ctx, fenced);
+        if (rv != 0) {
+            snprintf(errmsg, 256, "raft transport: %s", raft_strerror(rv));
+            return WAIHU_ENOMEM;
+        }
+        t->tls = true;
+        return 0;
+    }
     int rv = raft_uv_tcp_init(&t->inner, loop);
     if (rv != 0) {
-        return rv;
+        snprintf(errmsg, 256, "raft transport: %s", raft_strerror(rv));
+        return WAIHU_EIO;
     }
     t->inner.data = t;
     t->fenced = fenced;
@@ -124,7 +140,11 @@ int transport_init(struct fenced_transport *t, uv_loop_t *loop, bool *fenced)
 
 void transport_close(struct fenced_transport *t)
 {
-    raft_uv_tcp_close(&t->inner);
+    if (t->tls) {
+        tls_transport_free(&t->outer);
+    } else {
+        raft_uv_tcp_close(&t->inner);
+    }
 }
 
 static bool addr_matches(const struct sockaddr_in *sa, const char *address)
@@ -167,5 +187,9 @@ static void cut_walk(uv_handle_t *h, void *arg)
 
 void transport_cut(struct cluster *c)
 {
-    uv_walk(c->loop, cut_walk, c);
+    if (c->transport.tls) {
+        tls_transport_cut(&c->transport.outer); /* the TCP handles are ours */
+    } else {
+        uv_walk(c->loop, cut_walk, c);
+    }
 }

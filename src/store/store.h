@@ -99,10 +99,49 @@ WAIHU_API int store_snapshot_serialize(struct store_snapshot *snap, void *(*allo
                                        void **buf, size_t *len);
 WAIHU_API void store_snapshot_end(struct store_snapshot *snap);
 /* Returns WAIHU_ECORRUPT for a damaged blob (nothing changed then). A snapshot older
- * than what the store already holds is ignored (restart with data after it). */
+ * than what the store already holds is ignored (restart with data after it). A checkpoint
+ * manifest (see below) is restored by fetching its files through the fetcher, blocking
+ * the calling thread, and swapping the database in place; a failed fetch returns its
+ * error (WAIHU_ETIMEDOUT, WAIHU_EUNAVAILABLE...) and a wrong file WAIHU_ECORRUPT, with
+ * nothing changed. */
 WAIHU_API int store_restore(struct store *s, const void *buf, size_t len);
 
 WAIHU_API uint64_t store_snapshot_index(const struct store_snapshot *snap);
+/* Names a checkpoint snapshot after the raft snapshot index (the store's index does not
+ * move on barriers, so it may repeat). Call between begin and serialize. */
+WAIHU_API void store_snapshot_name(struct store_snapshot *snap, uint64_t raft_index);
+
+/* Large states (docs/design-notes.md "Checkpoint snapshots"): when the estimated state
+ * exceeds inline_max_bytes, a snapshot is a RocksDB checkpoint kept in
+ * <snapshots_dir>/<index>/ (the last 2 are kept) and the raft blob is only a manifest
+ * naming the files with their sizes and SHA-256. A follower's store_restore fetches the
+ * files through the fetcher, checks them and swaps its database for them. Off until
+ * configured (every snapshot is then inline). Call on the loop before raft starts. */
+WAIHU_API int store_checkpoint_configure(struct store *s, const char *snapshots_dir,
+                                         uint64_t inline_max_bytes, uint64_t self_id);
+
+/* How checkpoint files made on another node reach this one. The store knows no
+ * addresses: the cluster layer installs this. fetch copies file name of checkpoint
+ * index made by node origin into a new file at out_path (size_bytes as the manifest
+ * says); it blocks (restore is synchronous on the loop) and must give up after a
+ * timeout. Returns 0 or WAIHU_E* with errmsg (cap 256) naming peer and file. */
+struct store_fetcher {
+    void *data;
+    int (*fetch)(void *data, uint64_t origin, uint64_t index, const char *name,
+                 uint64_t size_bytes, const char *out_path, char *errmsg);
+};
+/* Copies *f; NULL removes the fetcher (before the owner of f->data goes away). */
+WAIHU_API void store_set_fetcher(struct store *s, const struct store_fetcher *f);
+
+/* For the side channel: opens file name of the local checkpoint index read-only. Only
+ * plain file names inside a finished checkpoint dir are served (no '/', no dot-first
+ * names, no symlinks). Returns 0 and *fd (caller closes), WAIHU_EINVAL for a refused
+ * name, WAIHU_ENOTFOUND. Any thread. */
+WAIHU_API int store_checkpoint_open_file(struct store *s, uint64_t index, const char *name,
+                                         int *fd);
+
+/* Estimated bytes of the state: live data of every column family plus memtables. */
+WAIHU_API uint64_t store_size_estimate(struct store *s);
 
 /* Entry framing. raft_uv requires entry lengths in multiples of 8 (it reads past the
  * end otherwise) and protobuf cannot skip padding, so a raft entry is:

@@ -21,7 +21,7 @@ static int classify(const char *err)
     return WAIHU_EIO;
 }
 
-static int load_applied(struct store *s, char *errmsg)
+int store_db_load_applied(struct store *s, char *errmsg)
 {
     char *err = NULL;
     size_t len = 0;
@@ -46,10 +46,43 @@ static int load_applied(struct store *s, char *errmsg)
     return 0;
 }
 
+int store_db_open(struct store *s, char *errmsg)
+{
+    char *err = NULL;
+    const rocksdb_options_t *cf_opts[STORE_CF_COUNT];
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        cf_opts[i] = s->opts;
+    }
+    s->db = rocksdb_open_column_families(s->opts, s->dir, STORE_CF_COUNT, store_cf_names,
+                                         cf_opts, s->cf, &err);
+    if (err != NULL) {
+        snprintf(errmsg, 256, "store %s: open: %s", s->dir, err);
+        int rv = classify(err);
+        rocksdb_free(err);
+        s->db = NULL;
+        memset(s->cf, 0, sizeof s->cf);
+        return rv;
+    }
+    return 0;
+}
+
+void store_db_close(struct store *s)
+{
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        if (s->cf[i] != NULL) {
+            rocksdb_column_family_handle_destroy(s->cf[i]);
+            s->cf[i] = NULL;
+        }
+    }
+    if (s->db != NULL) {
+        rocksdb_close(s->db);
+        s->db = NULL;
+    }
+}
+
 int store_open(const char *dir, struct store **out, char *errmsg)
 {
     struct store *s = calloc(1, sizeof *s);
-    char *err = NULL;
     int rv;
     if (s == NULL) {
         snprintf(errmsg, 256, "store %s: out of memory", dir);
@@ -61,16 +94,7 @@ int store_open(const char *dir, struct store **out, char *errmsg)
     rocksdb_options_set_create_missing_column_families(s->opts, 1);
     rocksdb_options_set_paranoid_checks(s->opts, 1);
     rocksdb_options_increase_parallelism(s->opts, 2);
-    const rocksdb_options_t *cf_opts[STORE_CF_COUNT];
-    for (int i = 0; i < STORE_CF_COUNT; i++) {
-        cf_opts[i] = s->opts;
-    }
-    s->db = rocksdb_open_column_families(s->opts, dir, STORE_CF_COUNT, store_cf_names, cf_opts,
-                                         s->cf, &err);
-    if (err != NULL) {
-        snprintf(errmsg, 256, "store %s: open: %s", dir, err);
-        rv = classify(err);
-        rocksdb_free(err);
+    if ((rv = store_db_open(s, errmsg)) != 0) {
         rocksdb_options_destroy(s->opts);
         free(s);
         return rv;
@@ -80,7 +104,7 @@ int store_open(const char *dir, struct store **out, char *errmsg)
     rocksdb_writeoptions_set_sync(s->wopts, 0);
     s->ropts = rocksdb_readoptions_create();
     rocksdb_readoptions_set_verify_checksums(s->ropts, 1);
-    rv = load_applied(s, errmsg);
+    rv = store_db_load_applied(s, errmsg);
     if (rv != 0) {
         store_close(s);
         return rv;
@@ -94,12 +118,7 @@ void store_close(struct store *s)
     if (s == NULL) {
         return;
     }
-    for (int i = 0; i < STORE_CF_COUNT; i++) {
-        if (s->cf[i] != NULL) {
-            rocksdb_column_family_handle_destroy(s->cf[i]);
-        }
-    }
-    rocksdb_close(s->db);
+    store_db_close(s);
     rocksdb_writeoptions_destroy(s->wopts);
     rocksdb_readoptions_destroy(s->ropts);
     rocksdb_options_destroy(s->opts);

@@ -16,6 +16,12 @@ struct store {
     store_applied_fn applied_fn;
     void *applied_data;
     char dir[512];
+    /* checkpoint snapshots (store_checkpoint.c); snap_dir empty: disabled */
+    char snap_dir[512];
+    uint64_t inline_max_bytes;
+    uint64_t self_id;
+    struct store_fetcher fetcher;
+    int snapshots_live; /* begun and not ended: the database must not be swapped */
 };
 
 extern const char *const store_cf_names[STORE_CF_COUNT];
@@ -25,6 +31,12 @@ extern const char *const store_cf_names[STORE_CF_COUNT];
 #define PREFIX_SETTING "setting/"
 #define PREFIX_DEDUP "dedup/"
 #define PREFIX_NODE "node/"
+
+/* Opens s->db and s->cf in s->dir with s->opts; closes them (store_db.c). */
+int store_db_open(struct store *s, char *errmsg);
+void store_db_close(struct store *s);
+/* Reads the applied index row into s->applied_index. */
+int store_db_load_applied(struct store *s, char *errmsg);
 
 /* Writes the applied index into batch. */
 void store_batch_applied(struct store *s, rocksdb_writebatch_t *b, uint64_t index);

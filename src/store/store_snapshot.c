@@ -1,20 +1,22 @@
 /* Snapshot blob: magic, format, applied index, then every record of every column
  * family, then a SHA-256 of all that. Serialised from a RocksDB snapshot so applies go
- * on meanwhile. Large states will ship a checkpoint manifest instead (docs/snapshots.md). */
+ * on meanwhile. Large states ship a checkpoint manifest instead (store_checkpoint.c). */
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_checkpoint.h"
 
 #define SNAP_MAGIC "WAIHUSN1"
 #define SNAP_END_CF 0xFF
 
 struct store_snapshot {
     struct store *s;
-    const rocksdb_snapshot_t *snap;
+    const rocksdb_snapshot_t *snap; /* inline only */
     uint64_t index;
+    uint64_t dir; /* checkpoint dir name: the raft index when known */
+    bool checkpoint;
 };
 
 int store_snapshot_begin(struct store *s, struct store_snapshot **out)
@@ -22,6 +24,19 @@ int store_snapshot_begin(struct store *s, struct store_snapshot **out)
     struct store_snapshot *sn = calloc(1, sizeof *sn);
     if (sn == NULL) {
         return WAIHU_ENOMEM;
+    }
+    sn->s = s;
+    sn->index = s->applied_index;
+    sn->dir = s->applied_index;
+    sn->checkpoint = ckpt_wanted(s);
+    if (sn->checkpoint) {
+        /* The checkpoint is cut later on a pool thread and may hold more entries than
+         * index (safe: restore and replay skip entries at or below the stored applied
+         * index). Persist the applied index so that it is never behind index. */
+        rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+        store_batch_applied(s, b, s->applied_index);
+        store_batch_commit(s, b, s->applied_index);
+        rocksdb_writebatch_destroy(b);
     }
     char *err = NULL;
     /* The raft log before this index may be dropped once the snapshot is stored:
@@ -33,9 +48,10 @@ int store_snapshot_begin(struct store *s, struct store_snapshot **out)
         free(sn);
         return WAIHU_EIO;
     }
-    sn->s = s;
-    sn->snap = rocksdb_create_snapshot(s->db);
-    sn->index = s->applied_index;
+    if (!sn->checkpoint) {
+        sn->snap = rocksdb_create_snapshot(s->db);
+    }
+    s->snapshots_live++;
     *out = sn;
     return 0;
 }
@@ -43,6 +59,13 @@ int store_snapshot_begin(struct store *s, struct store_snapshot **out)
 uint64_t store_snapshot_index(const struct store_snapshot *snap)
 {
     return snap->index;
+}
+
+void store_snapshot_name(struct store_snapshot *snap, uint64_t raft_index)
+{
+    if (raft_index > snap->dir) {
+        snap->dir = raft_index;
+    }
 }
 
 struct growbuf {
@@ -78,6 +101,9 @@ static int put_u32(struct growbuf *g, uint32_t v)
 int store_snapshot_serialize(struct store_snapshot *sn, void *(*alloc)(size_t), void **buf,
                              size_t *len)
 {
+    if (sn->checkpoint) {
+        return ckpt_create(sn->s, sn->index, sn->dir, alloc, buf, len);
+    }
     struct growbuf g = {0};
     uint8_t idx[8];
     int rv = grow_put(&g, SNAP_MAGIC, 8);
@@ -135,7 +161,10 @@ void store_snapshot_end(struct store_snapshot *sn)
     if (sn == NULL) {
         return;
     }
-    rocksdb_release_snapshot(sn->s->db, sn->snap);
+    if (sn->snap != NULL) {
+        rocksdb_release_snapshot(sn->s->db, sn->snap);
+    }
+    sn->s->snapshots_live--;
     free(sn);
 }
 
@@ -164,6 +193,9 @@ int store_restore(struct store *s, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     uint64_t index;
+    if (ckpt_is_manifest(buf, len)) {
+        return ckpt_restore(s, buf, len);
+    }
     int rv = snapshot_check(p, len, &index);
     if (rv != 0) {
         LOG_E("store", "restore: snapshot of %zu bytes fails its checksum", len);

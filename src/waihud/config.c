@@ -1,9 +1,11 @@
+#include <errno.h>
 #include <libconfig.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -46,6 +48,15 @@ static const struct opt opts[] = {
      "100000", 16, 100000000, "entries between snapshots"},
     {"cluster.snapshot_trailing", "--snapshot-trailing", OPT_UINT, CC(snapshot_trailing), 0,
      "20000", 4, 100000000, "entries kept after a snapshot"},
+    {"cluster.snapshot_inline_max_bytes", "--snapshot-inline-max-bytes", OPT_U64,
+     CC(snapshot_inline_max_bytes), 0, "67108864", 1, (1ULL << 62),
+     "larger states snapshot as a RocksDB checkpoint fetched by followers"},
+    {"cluster.tls_cert", "--tls-cert", OPT_STR, CC(tls_cert), SZ(cluster.tls_cert), "", 0, 0,
+     "PEM cert of this node for TLS between nodes (with tls_key, tls_ca)"},
+    {"cluster.tls_key", "--tls-key", OPT_STR, CC(tls_key), SZ(cluster.tls_key), "", 0, 0,
+     "PEM private key of tls_cert"},
+    {"cluster.tls_ca", "--tls-ca", OPT_STR, CC(tls_ca), SZ(cluster.tls_ca), "", 0, 0,
+     "PEM cluster CA: peers must present a cert it signed"},
     {"log.level", "--log-level", OPT_STR, offsetof(struct waihud_config, log_level),
      SZ(log_level), "info", 0, 0, "debug|info|warn|error"},
 };
@@ -187,6 +198,48 @@ static int check_unknown(config_setting_t *group, const char *prefix, const char
         }
     }
     return 0;
+}
+
+/* TLS between nodes: all three files or none, each readable. Errors point at the line
+ * of the key in the file when it is there. */
+static int check_tls(const struct waihud_config *c, const char *file, char *errmsg)
+{
+    const struct {
+        const char *key;
+        const char *value;
+    } keys[] = {{"cluster.tls_cert", c->cluster.tls_cert},
+                {"cluster.tls_key", c->cluster.tls_key},
+                {"cluster.tls_ca", c->cluster.tls_ca}};
+    char where[3][520];
+    int n_set = 0, any_set = -1, rv = 0;
+    config_t cf;
+    config_init(&cf);
+    bool parsed = file != NULL && config_read_file(&cf, file);
+    for (int i = 0; i < 3; i++) {
+        config_setting_t *s = parsed ? config_lookup(&cf, keys[i].key) : NULL;
+        if (s != NULL) {
+            snprintf(where[i], sizeof where[i], "%s:%d", file, config_setting_source_line(s));
+        } else {
+            snprintf(where[i], sizeof where[i], "%s", file ? file : "command line");
+        }
+        if (keys[i].value[0] != '\0') {
+            n_set++;
+            any_set = any_set < 0 ? i : any_set;
+        }
+    }
+    for (int i = 0; rv == 0 && n_set > 0 && i < 3; i++) {
+        if (keys[i].value[0] == '\0') {
+            snprintf(errmsg, 512, "%s: %s: missing (tls_cert, tls_key and tls_ca go together)",
+                     where[any_set], keys[i].key);
+            rv = WAIHU_EINVAL;
+        } else if (access(keys[i].value, R_OK) != 0) {
+            snprintf(errmsg, 512, "%s: %s: cannot read '%s': %s", where[i], keys[i].key,
+                     keys[i].value, strerror(errno));
+            rv = WAIHU_EINVAL;
+        }
+    }
+    config_destroy(&cf);
+    return rv;
 }
 
 static int load_file(const char *file, struct waihud_config *c, char *errmsg)
@@ -343,5 +396,5 @@ int waihud_config_load(int argc, char **argv, struct waihud_config *c, char *err
             return WAIHU_EINVAL;
         }
     }
-    return 0;
+    return check_tls(c, file, errmsg);
 }

@@ -39,6 +39,8 @@ class Node:
         self.dir = os.path.join(cluster.dir, self.name)
         self.data_dir = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "waihud.conf")
+        self.tls_cert = os.path.join(cluster.dir, "tls", "%s.pem" % self.name)
+        self.tls_key = os.path.join(cluster.dir, "tls", "%s.key" % self.name)
         self.log = os.path.join(self.dir, "waihud.log")
         self.proc = None
         self.bootstrap = True
@@ -60,9 +62,15 @@ class Node:
             f.write('cluster = {\n  members = (\n%s\n  );\n' %
                     ",\n".join(m.member_conf() for m in members))
             f.write('  election_timeout_ms = %d;\n  heartbeat_timeout_ms = %d;\n'
-                    '  snapshot_threshold = %d;\n  snapshot_trailing = %d;\n};\n'
+                    '  snapshot_threshold = %d;\n  snapshot_trailing = %d;\n'
                     % (c.election_timeout_ms, c.heartbeat_timeout_ms, c.snapshot_threshold,
                        c.snapshot_trailing))
+            if c.snapshot_inline_max_bytes is not None:
+                f.write('  snapshot_inline_max_bytes = %dL;\n' % c.snapshot_inline_max_bytes)
+            if c.tls:
+                f.write('  tls_cert = "%s";\n  tls_key = "%s";\n  tls_ca = "%s";\n'
+                        % (self.tls_cert, self.tls_key, c.tls_ca_file("ca")))
+            f.write('};\n')
             f.write('log = { level = "%s"; };\n' % c.log_level)
 
     def start(self):
@@ -119,8 +127,12 @@ class Node:
 class Cluster:
     def __init__(self, dir, n=3, dcs=None, binary=None, port_base=0,
                  election_timeout_ms=300, heartbeat_timeout_ms=50,
-                 snapshot_threshold=100000, snapshot_trailing=20000, log_level="info"):
+                 snapshot_threshold=100000, snapshot_trailing=20000, log_level="info",
+                 snapshot_inline_max_bytes=None, tls=False):
         self.dir = os.path.abspath(dir)
+        # tls: a cluster CA and one cert per node (openssl CLI) under <dir>/tls, mutual
+        # TLS between nodes.
+        self.tls = tls
         self.binary = binary or default_binary()
         self.port_base = port_base
         # Slow builds (ASan) run with longer timeouts: behaviour is tested, not speed.
@@ -128,6 +140,7 @@ class Cluster:
         self.heartbeat_timeout_ms = int(os.environ.get("WAIHU_HEARTBEAT_MS", heartbeat_timeout_ms))
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_trailing = snapshot_trailing
+        self.snapshot_inline_max_bytes = snapshot_inline_max_bytes
         self.log_level = log_level
         dcs = dcs or ["dc1"] * n
         self.nodes = [Node(self, i + 1, dcs[i]) for i in range(n)]
@@ -137,7 +150,34 @@ class Cluster:
             shutil.rmtree(self.dir)
         os.makedirs(self.dir, exist_ok=True)
         for node in self.nodes:
+            if self.tls:
+                self.tls_issue(node)
             node.write_conf([n for n in self.nodes if n.bootstrap])
+
+    def tls_ca_file(self, ca):
+        return os.path.join(self.dir, "tls", ca + ".pem")
+
+    def tls_issue(self, node, ca="ca"):
+        """(Re)issues node's cert and key from CA `ca` (created on first use): tests
+        issue from another CA to play a stranger."""
+        d = os.path.join(self.dir, "tls")
+        os.makedirs(d, exist_ok=True)
+        ca_pem, ca_key = self.tls_ca_file(ca), os.path.join(d, ca + ".key")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+        def run(*args):
+            subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+        if not os.path.exists(ca_pem):
+            run("req", "-x509", *ec, "-keyout", ca_key, "-out", ca_pem, "-days", "30",
+                "-subj", "/CN=waihu-%s" % ca)
+        ext = os.path.join(d, "node.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                    "extendedKeyUsage=serverAuth,clientAuth\n")
+        csr = os.path.join(d, node.name + ".csr")
+        run("req", *ec, "-keyout", node.tls_key, "-out", csr, "-subj", "/CN=" + node.name)
+        run("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", node.tls_cert, "-days", "30", "-extfile", ext)
 
     def start(self):
         for node in self.nodes:
@@ -147,6 +187,8 @@ class Cluster:
         """A new node that is not in the bootstrap list: it starts empty and waits
         to be added with `waihuctl member add`."""
         node = Node(self, max(n.id for n in self.nodes) + 1, dc)
+        if self.tls:
+            self.tls_issue(node)
         node.write_conf([n for n in self.nodes if n.bootstrap])
         node.bootstrap = False
         self.nodes.append(node)
@@ -240,9 +282,10 @@ def main():
     ap.add_argument("--dcs", default="", help="comma list of DC labels, one per node")
     ap.add_argument("--binary", default=None)
     ap.add_argument("--keep", action="store_true", help="keep existing data")
+    ap.add_argument("--tls", action="store_true", help="mutual TLS between nodes")
     args = ap.parse_args()
     dcs = args.dcs.split(",") if args.dcs else None
-    c = Cluster(args.dir, args.nodes, dcs, args.binary)
+    c = Cluster(args.dir, args.nodes, dcs, args.binary, tls=args.tls)
     c.create(wipe=not args.keep)
     if args.command == "create":
         return 0

@@ -27,6 +27,9 @@ struct cluster {
     unsigned n_ok;  /* raft_apply callbacks with status 0 */
     unsigned n_err; /* ... with an error */
     uint64_t batch;
+    bool checkpoints; /* test_snapshot_install_checkpoint */
+    char snapdirs[N][64];
+    unsigned fetched;
 };
 
 /* raft 0.15's fixture io implements async_work but leaves io->version at 0, so
@@ -74,6 +77,9 @@ static int teardown(void **state)
         store_fsm_close(&c->fsms[i]);
         store_close(c->stores[i]);
         tmpdir_remove(c->dirs[i]);
+        if (c->checkpoints) {
+            tmpdir_remove(c->snapdirs[i]);
+        }
     }
     free(c);
     return 0;
@@ -355,6 +361,76 @@ static void test_snapshot_install(void **state)
     check_setting(c->stores[fo], "after/2", "after-2");
 }
 
+/* The store's fetcher: copies from the snapshots dir of the server that made it. */
+static int fixture_fetch(void *data, uint64_t origin, uint64_t index, const char *name,
+                         uint64_t size_bytes, const char *out_path, char *errmsg)
+{
+    struct cluster *c = data;
+    (void)size_bytes;
+    if (origin < 1 || origin > N) {
+        snprintf(errmsg, 256, "no server %llu", (unsigned long long)origin);
+        return WAIHU_EUNAVAILABLE;
+    }
+    char from[256], buf[4096];
+    snprintf(from, sizeof from, "%s/%llu/%s", c->snapdirs[origin - 1],
+             (unsigned long long)index, name);
+    FILE *in = fopen(from, "rb");
+    if (in == NULL) {
+        snprintf(errmsg, 256, "%s: missing", from);
+        return WAIHU_ENOTFOUND;
+    }
+    FILE *out = fopen(out_path, "wb");
+    assert_non_null(out);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        fwrite(buf, 1, n, out);
+    }
+    fclose(in);
+    fclose(out);
+    c->fetched++;
+    return 0;
+}
+
+/* Large-state path: every snapshot is a checkpoint manifest; the revived follower
+ * fetches the files through the store's fetcher inside raft's InstallSnapshot. */
+static void test_snapshot_install_checkpoint(void **state)
+{
+    struct cluster *c = *state;
+    c->checkpoints = true;
+    for (unsigned i = 0; i < N; i++) {
+        tmpdir_make(c->snapdirs[i]);
+        assert_int_equal(store_checkpoint_configure(c->stores[i], c->snapdirs[i], 1, i + 1), 0);
+        struct store_fetcher fetcher = {.data = c, .fetch = fixture_fetch};
+        store_set_fetcher(c->stores[i], &fetcher);
+        raft_set_snapshot_threshold(raft_fixture_get(&c->f, i), 4);
+        raft_set_snapshot_trailing(raft_fixture_get(&c->f, i), 2);
+    }
+    unsigned l = leader(c);
+    unsigned fo = (l + 1) % N;
+    uint64_t last = write_n(c, "a", 2);
+    wait_applied(c, ALL, last);
+    raft_fixture_kill(&c->f, fo);
+    for (unsigned round = 0; round < 6; round++) {
+        char prefix[8];
+        snprintf(prefix, sizeof prefix, "r%u", round);
+        last = write_n(c, prefix, 5);
+        wait_applied(c, ALL_BUT(fo), last);
+    }
+    unsigned sent = raft_fixture_n_send(&c->f, l, RAFT_IO_INSTALL_SNAPSHOT);
+    raft_fixture_revive(&c->f, fo);
+    wait_applied(c, ALL, last);
+    assert_true(raft_fixture_n_send(&c->f, l, RAFT_IO_INSTALL_SNAPSHOT) > sent);
+    assert_true(c->fetched > 0);
+    last = write_n(c, "after", 3);
+    wait_applied(c, ALL, last);
+    for (unsigned i = 0; i < N; i++) { /* compare as inline dumps */
+        assert_int_equal(
+            store_checkpoint_configure(c->stores[i], c->snapdirs[i], UINT64_MAX, i + 1), 0);
+    }
+    assert_stores_equal(c, ALL);
+    check_setting(c->stores[fo], "after/2", "after-2");
+}
+
 static void test_io_fault_on_leader_append(void **state)
 {
     struct cluster *c = *state;
@@ -535,6 +611,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_revive_follower, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_install_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_fault_on_leader_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_fault_on_follower, setup, teardown),
         cmocka_unit_test(test_fsm_restore_failure_leaves_buffer_to_raft),
