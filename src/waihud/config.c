@@ -57,6 +57,9 @@ static const struct opt opts[] = {
      "PEM private key of tls_cert"},
     {"cluster.tls_ca", "--tls-ca", OPT_STR, CC(tls_ca), SZ(cluster.tls_ca), "", 0, 0,
      "PEM cluster CA: peers must present a cert it signed"},
+    {"node.min_free_bytes", "--min-free-bytes", OPT_U64,
+     offsetof(struct waihud_config, min_free_bytes), 0, "67108864", 1, (1ULL << 50),
+     "stop cleanly when the data dir's disk has less free space"},
     {"log.level", "--log-level", OPT_STR, offsetof(struct waihud_config, log_level),
      SZ(log_level), "info", 0, 0, "debug|info|warn|error"},
 };

@@ -9,6 +9,7 @@ struct waihud_config {
     struct cluster_config cluster;
     char cluster_name[64];
     char log_level[16];
+    uint64_t min_free_bytes;
 };
 
 /* Parses argv (and the file named by --config). On error writes "file:line: key: why"

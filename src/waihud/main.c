@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <uv.h>
 
 #include "api.h"
@@ -16,6 +17,8 @@
 struct daemon {
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
+    uv_timer_t disk_check;
+    int exit_code;
     struct waihud_config cfg;
     struct store *store;
     struct cluster *cluster;
@@ -28,12 +31,20 @@ static void cluster_stopped(void *data)
     struct daemon *d = data;
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->disk_check, NULL);
 }
 
 static void api_stopped(void *data)
 {
     struct daemon *d = data;
     cluster_stop(d->cluster, cluster_stopped, d);
+}
+
+static void begin_stop(struct daemon *d)
+{
+    d->stopping = true;
+    uv_timer_stop(&d->disk_check);
+    api_stop(d->api, api_stopped, d);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -43,9 +54,29 @@ static void on_signal(uv_signal_t *h, int signum)
         LOG_W("waihud", "second signal %d: exiting now", signum);
         exit(1);
     }
-    d->stopping = true;
     LOG_I("waihud", "signal %d: stopping (leadership is handed over first)", signum);
-    api_stop(d->api, api_stopped, d);
+    begin_stop(d);
+}
+
+/* A disk that fills under RocksDB or raft ends in an abort deep inside them; stop
+ * cleanly (leadership handed over) while there is still room. */
+static void on_disk_check(uv_timer_t *h)
+{
+    struct daemon *d = h->data;
+    struct statvfs st;
+    if (d->stopping || statvfs(d->cfg.cluster.data_dir, &st) != 0) {
+        return;
+    }
+    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    if (free_bytes < d->cfg.min_free_bytes) {
+        LOG_E("waihud",
+              "data_dir %s: only %llu bytes free, below node.min_free_bytes %llu (no space "
+              "left on device soon): stopping this node",
+              d->cfg.cluster.data_dir, (unsigned long long)free_bytes,
+              (unsigned long long)d->cfg.min_free_bytes);
+        d->exit_code = 1;
+        begin_stop(d);
+    }
 }
 
 static int make_dirs(const char *dir, char *errmsg)
@@ -114,6 +145,9 @@ int main(int argc, char **argv)
     d.sigterm.data = d.sigint.data = &d;
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    uv_timer_init(&d.loop, &d.disk_check);
+    d.disk_check.data = &d;
+    uv_timer_start(&d.disk_check, on_disk_check, 0, 500);
     LOG_I("waihud", "serving: api %s, raft %s, forward %s, data %s",
           d.cfg.cluster.self.api_address, d.cfg.cluster.self.raft_address,
           d.cfg.cluster.self.forward_address, dir);
@@ -123,5 +157,5 @@ int main(int argc, char **argv)
         LOG_W("waihud", "loop closed with handles still open");
     }
     LOG_I("waihud", "stopped");
-    return 0;
+    return d.exit_code;
 }

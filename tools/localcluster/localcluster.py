@@ -44,6 +44,7 @@ class Node:
         self.log = os.path.join(self.dir, "waihud.log")
         self.proc = None
         self.bootstrap = True
+        self.extra_args = []
 
     def member_conf(self):
         return ('    { id = %d; name = "%s"; dc = "%s"; raft_address = "%s";\n'
@@ -76,7 +77,7 @@ class Node:
     def start(self):
         assert self.proc is None or self.proc.poll() is not None
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.cluster.binary, "--config", self.conf],
+        self.proc = subprocess.Popen([self.cluster.binary, "--config", self.conf] + self.extra_args,
                                      stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
         logf.close()
 
