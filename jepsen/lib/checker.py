@@ -13,6 +13,7 @@ For the Waihu settings register the state is (version, value), version 0 = absen
 after its invocation.
 """
 import math
+import time
 
 INITIAL = (0, None)
 
@@ -65,8 +66,9 @@ def pair_ops(history):
     return ops
 
 
-def check_ops(ops, initial=INITIAL, budget=2_000_000):
-    """WGL search. Returns (True, None) or (False, info) or (None, 'budget') if undecided."""
+def check_ops(ops, initial=INITIAL, budget=2_000_000, deadline=None):
+    """WGL search. Returns (True, None) or (False, info) or (None, why) if undecided
+    (step budget or the time.monotonic() deadline ran out)."""
     n = len(ops)
     if n == 0:
         return True, None
@@ -85,6 +87,8 @@ def check_ops(ops, initial=INITIAL, budget=2_000_000):
         steps += 1
         if steps > budget:
             return None, "budget"
+        if deadline is not None and steps % 1024 == 0 and time.monotonic() > deadline:
+            return None, "time"
         # the earliest return among pending ops bounds which ops may go next
         min_ret = math.inf
         for i in order:
@@ -121,14 +125,14 @@ def check_ops(ops, initial=INITIAL, budget=2_000_000):
         state = prev
 
 
-def check_history(history, budget=2_000_000):
+def check_history(history, budget=2_000_000, seconds_per_key=30.0):
     """Checks every key independently. Returns {"valid": bool|None, "keys": {...}}."""
     by_key = {}
     for op in pair_ops(history):
         by_key.setdefault(op["key"], []).append(op)
     result = {"valid": True, "keys": {}}
     for key, ops in sorted(by_key.items(), key=lambda kv: str(kv[0])):
-        ok, info = check_ops(ops, budget=budget)
+        ok, info = check_ops(ops, budget=budget, deadline=time.monotonic() + seconds_per_key)
         result["keys"][key] = {"valid": ok, "ops": len(ops), "info": info}
         if ok is False:
             result["valid"] = False
