@@ -46,6 +46,11 @@ typedef void (*store_applied_fn)(void *data, uint64_t index, uint64_t origin,
 WAIHU_API int store_open(const char *dir, struct store **out, char *errmsg);
 WAIHU_API void store_close(struct store *s);
 
+/* Before every apply, stop the node (exit 1, with a log line) when the store's disk has
+ * less than min_free_bytes left: RocksDB may abort on an internal assertion once a write
+ * hit ENOSPC, so we stop while there is room. 0 turns the check off. */
+WAIHU_API void store_set_min_free(struct store *s, uint64_t min_free_bytes);
+
 WAIHU_API void store_on_applied(struct store *s, store_applied_fn fn, void *data);
 
 /* Index of the last raft entry whose effects are in the database. */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store_internal.h"
 
@@ -144,9 +145,32 @@ void store_batch_applied(struct store *s, rocksdb_writebatch_t *b, uint64_t inde
                               (const char *)v, sizeof v);
 }
 
+void store_set_min_free(struct store *s, uint64_t min_free_bytes)
+{
+    s->min_free_bytes = min_free_bytes;
+}
+
+static void check_free_space(struct store *s, uint64_t index)
+{
+    struct statvfs st;
+    if (s->min_free_bytes == 0 || statvfs(s->dir, &st) != 0) {
+        return;
+    }
+    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    if (free_bytes < s->min_free_bytes) {
+        LOG_E("store",
+              "apply %llu: %s has only %llu bytes free, below %llu (no space left on device "
+              "soon): stopping this node before RocksDB fails",
+              (unsigned long long)index, s->dir, (unsigned long long)free_bytes,
+              (unsigned long long)s->min_free_bytes);
+        exit(1);
+    }
+}
+
 void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index)
 {
     char *err = NULL;
+    check_free_space(s, index);
     rocksdb_write(s->db, s->wopts, b, &err);
     if (err != NULL) {
         /* Raft has committed this entry; continuing would let the log run ahead. A full

@@ -13,6 +13,7 @@ struct store {
     rocksdb_writeoptions_t *wopts;
     rocksdb_readoptions_t *ropts;
     uint64_t applied_index;
+    uint64_t min_free_bytes; /* 0 = no check */
     store_applied_fn applied_fn;
     void *applied_data;
     char dir[512];

@@ -130,6 +130,7 @@ int main(int argc, char **argv)
         LOG_E("waihud", "%s", errmsg);
         return 1;
     }
+    store_set_min_free(d.store, d.cfg.min_free_bytes);
     uv_loop_init(&d.loop);
     if ((rv = cluster_start(&d.loop, &d.cfg.cluster, d.store, &d.cluster, errmsg)) != 0) {
         LOG_E("waihud", "%s", errmsg);

@@ -160,12 +160,13 @@ class TestDiskFull(unittest.TestCase):
         self.c.create()
         self.small = self.c.nodes[2]
         os.makedirs(self.small.data_dir, exist_ok=True)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", self.small.data_dir],
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", self.small.data_dir],
                            capture_output=True, text=True)
         if p.returncode != 0:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.skipTest("cannot mount a small tmpfs here: " + p.stderr.strip())
-        self.small.extra_args = ["--min-free-bytes", str(8 << 20)]
+        # more than a raft segment (8 MiB, preallocated) of margin
+        self.small.extra_args = ["--min-free-bytes", str(20 << 20)]
         self.c.start()
 
     def tearDown(self):
