@@ -44,22 +44,6 @@ out:
     return rv;
 }
 
-static int print_member(const struct ctl *ctl, json_t *member)
-{
-    json_t *arr = json_array();
-    int rv = CTL_EXIT_FAIL;
-
-    if (ctl->output == CTL_OUT_JSON) {
-        json_decref(arr);
-        return ctl_print_json(member);
-    }
-    if (arr != NULL && json_array_append(arr, member) == 0) {
-        rv = print_members(ctl, arr);
-    }
-    json_decref(arr);
-    return rv;
-}
-
 static int parse_id(struct ctl *ctl, const char *text, uint64_t *id)
 {
     if (args_parse_u64(text, id) != 0 || *id == 0 || *id > INT64_MAX) {
@@ -133,7 +117,7 @@ int cmd_member_add(struct ctl *ctl, int argc, char **argv)
     snprintf(what, sizeof(what), "member add %" PRIu64, id);
     rv = ctl_call(ctl, what, "POST", "/v1/members", body, want, &out);
     if (rv == CTL_EXIT_OK) {
-        rv = print_member(ctl, out);
+        rv = ctl_print_one(ctl, out, print_members);
     }
     json_decref(out);
     json_decref(body);
@@ -186,7 +170,7 @@ static int set_role(struct ctl *ctl, const char *verb, const char *id_arg, const
     snprintf(path, sizeof(path), "/v1/members/%" PRIu64 "/role", id);
     rv = ctl_call(ctl, what, "POST", path, body, OK200, &out);
     if (rv == CTL_EXIT_OK) {
-        rv = print_member(ctl, out);
+        rv = ctl_print_one(ctl, out, print_members);
     }
     json_decref(out);
     json_decref(body);

@@ -63,24 +63,6 @@ out:
     return rv;
 }
 
-static int print_one(const struct ctl *ctl, json_t *setting)
-{
-    json_t *arr;
-    int rv;
-
-    if (ctl->output == CTL_OUT_JSON) {
-        return ctl_print_json(setting);
-    }
-    arr = json_array();
-    if (arr == NULL || json_array_append(arr, setting) != 0) {
-        json_decref(arr);
-        return CTL_EXIT_FAIL;
-    }
-    rv = print_settings(ctl, arr);
-    json_decref(arr);
-    return rv;
-}
-
 static int parse_version(struct ctl *ctl, const char *text, uint64_t *out)
 {
     if (args_parse_u64(text, out) != 0 || *out > INT64_MAX) {
@@ -108,7 +90,7 @@ int cmd_settings_get(struct ctl *ctl, int argc, char **argv)
     snprintf(what, sizeof(what), "settings get %s", pos[0]);
     rv = ctl_call(ctl, what, "GET", path, NULL, OK200, &out);
     if (rv == CTL_EXIT_OK) {
-        rv = print_one(ctl, out);
+        rv = ctl_print_one(ctl, out, print_settings);
     }
     json_decref(out);
     return rv;
@@ -147,7 +129,7 @@ int cmd_settings_put(struct ctl *ctl, int argc, char **argv)
     snprintf(what, sizeof(what), "settings put %s", pos[0]);
     rv = ctl_call(ctl, what, "PUT", path, body, OK200, &out);
     if (rv == CTL_EXIT_OK) {
-        rv = print_one(ctl, out);
+        rv = ctl_print_one(ctl, out, print_settings);
     }
     json_decref(out);
     json_decref(body);

@@ -289,3 +289,18 @@ const char *ctl_jcell(const json_t *obj, const char *key, char *buf, size_t len)
     }
     return buf;
 }
+
+int ctl_print_one(const struct ctl *ctl, json_t *obj,
+                  int (*print_rows)(const struct ctl *ctl, json_t *rows))
+{
+    if (ctl->output == CTL_OUT_JSON) {
+        return ctl_print_json(obj);
+    }
+    json_t *arr = json_array();
+    int rv = CTL_EXIT_FAIL;
+    if (arr != NULL && json_array_append(arr, obj) == 0) {
+        rv = print_rows(ctl, arr);
+    }
+    json_decref(arr);
+    return rv;
+}

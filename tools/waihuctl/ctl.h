@@ -89,6 +89,10 @@ int ctl_call(struct ctl *ctl, const char *what, const char *method, const char *
 
 /* Prints a JSON value on stdout (indented, one trailing newline). 0 or CTL_EXIT_FAIL. */
 int ctl_print_json(const json_t *v);
+/* Prints one object: as JSON, or as a one-row table through print_rows (which takes an
+ * array). Returns a CTL_EXIT_* code. */
+int ctl_print_one(const struct ctl *ctl, json_t *obj,
+                  int (*print_rows)(const struct ctl *ctl, json_t *rows));
 
 /* Helpers reading API objects leniently: missing or null fields give the fallback. */
 const char *ctl_jstr(const json_t *obj, const char *key, const char *fallback);
