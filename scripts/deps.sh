@@ -7,6 +7,8 @@ PACKAGES=(
   libraft-dev libuv1-dev librocksdb-dev libsofia-sip-ua-dev libssl-dev libcmocka-dev
   libjansson-dev libprotobuf-c-dev protobuf-c-compiler libconfig-dev
   libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
+  libspandsp-dev libargon2-dev libcsv-dev libsndfile1-dev
+  sip-tester baresip flite sox postgresql-15
   etcd-server etcd-client wrk curl iproute2 procps openssl
 )
 missing=()
