@@ -168,10 +168,11 @@ static void served_submit_cb(void *data, int status, const struct store_result *
     be64_put(p, (uint64_t)(int64_t)status);
     be64_put(p + 8, r->version);
     be64_put(p + 16, r->current_version);
-    /* code travels in the top of a 4th word to keep the frame fixed-size */
-    uint8_t q[32];
+    /* code in a 4th word, the failed mutation condition in a 5th (older nodes send 32) */
+    uint8_t q[40];
     memcpy(q, p, 24);
     be64_put(q + 24, (uint64_t)(int64_t)r->code);
+    be64_put(q + 32, r->failed_condition);
     conn_send(s->f, F_RESULT, s->id, q, sizeof q);
     conn_unref(s->f);
     free(s);
@@ -290,11 +291,12 @@ static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *
     if (pd == NULL) {
         return;
     }
-    if (type == F_RESULT && n == 32 && pd->type == F_SUBMIT) {
+    if (type == F_RESULT && (n == 32 || n == 40) && pd->type == F_SUBMIT) {
         int status = (int)(int64_t)be64_get(p);
         struct store_result r = {.code = (int)(int64_t)be64_get(p + 24),
                                  .version = be64_get(p + 8),
-                                 .current_version = be64_get(p + 16)};
+                                 .current_version = be64_get(p + 16),
+                                 .failed_condition = n == 40 ? (uint32_t)be64_get(p + 32) : 0};
         if (status == 0) {
             submit_record_latency(c, pd->start_ms);
         }

@@ -33,6 +33,7 @@ struct store_result {
     int code;                 /* 0 or WAIHU_E* */
     uint64_t version;         /* setting version after the command */
     uint64_t current_version; /* on WAIHU_ECONFLICT: the version found */
+    uint32_t failed_condition; /* mutation: 1-based index of the failed condition */
 };
 
 /* Called after each applied entry with one result per command, so the node that
@@ -81,6 +82,24 @@ WAIHU_API int store_setting_get(struct store *s, const char *key, struct store_s
 typedef int (*store_setting_fn)(void *data, const char *key, const struct store_setting *st);
 WAIHU_API int store_settings_scan(struct store *s, const char *prefix, const char *after,
                                   unsigned limit, store_setting_fn fn, void *data);
+
+/* Services' own records (written through Mutation commands, read here). In the meta
+ * family a service may only use keys under this prefix. */
+#define STORE_SERVICE_META_PREFIX "svc/"
+
+/* Reads one value; *val is malloc'd (caller frees with free()). Returns 0,
+ * WAIHU_ENOTFOUND or WAIHU_EIO. Any thread. */
+WAIHU_API int store_get(struct store *s, enum store_cf cf, const void *key, size_t key_len,
+                        void **val, size_t *val_len);
+
+/* Calls fn for each key starting with prefix, in key order, beginning after `after`
+ * (exclusive; NULL: from the start of the prefix); fn returns nonzero to stop (that
+ * value is returned). Returns 0, fn's value or WAIHU_EIO. Any thread. */
+typedef int (*store_kv_fn)(void *data, const void *key, size_t key_len, const void *val,
+                           size_t val_len);
+WAIHU_API int store_scan(struct store *s, enum store_cf cf, const void *prefix,
+                         size_t prefix_len, const void *after, size_t after_len,
+                         store_kv_fn fn, void *data);
 
 /* A node as announced to the cluster. */
 struct store_node {

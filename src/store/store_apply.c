@@ -20,8 +20,10 @@ struct pending_write {
 
 struct apply_ctx {
     struct store *s;
-    rocksdb_writebatch_t *b;
+    rocksdb_writebatch_wi_t *b; /* indexed: mutations read this entry's earlier writes */
     int64_t stamp_ms;
+    uint64_t index;
+    size_t command;
     struct pending_write *pending;
     unsigned n_pending;
 };
@@ -101,7 +103,7 @@ static void apply_put(struct apply_ctx *c, const SettingPut *p, struct store_res
     char k[MAX_KEY_BYTES + 16];
     size_t klen;
     setting_key(p->key, k, sizeof k, &klen);
-    rocksdb_writebatch_put_cf(c->b, c->s->cf[STORE_CF_META], k, klen, (const char *)v, n);
+    rocksdb_writebatch_wi_put_cf(c->b, c->s->cf[STORE_CF_META], k, klen, (const char *)v, n);
     free(v);
     remember(c, p->key, rec.version);
     r->version = rec.version;
@@ -126,7 +128,7 @@ static void apply_delete(struct apply_ctx *c, const SettingDelete *d, struct sto
     char k[MAX_KEY_BYTES + 16];
     size_t klen;
     setting_key(d->key, k, sizeof k, &klen);
-    rocksdb_writebatch_delete_cf(c->b, c->s->cf[STORE_CF_META], k, klen);
+    rocksdb_writebatch_wi_delete_cf(c->b, c->s->cf[STORE_CF_META], k, klen);
     remember(c, d->key, 0);
 }
 
@@ -154,7 +156,7 @@ static void apply_announce(struct apply_ctx *c, const NodeAnnounce *a, struct st
     char k[sizeof PREFIX_NODE + 8];
     memcpy(k, PREFIX_NODE, strlen(PREFIX_NODE));
     be64_put((uint8_t *)k + strlen(PREFIX_NODE), a->id);
-    rocksdb_writebatch_put_cf(c->b, c->s->cf[STORE_CF_META], k, strlen(PREFIX_NODE) + 8,
+    rocksdb_writebatch_wi_put_cf(c->b, c->s->cf[STORE_CF_META], k, strlen(PREFIX_NODE) + 8,
                               (const char *)v, n);
     free(v);
 }
@@ -195,6 +197,7 @@ static int dedup_check(struct apply_ctx *c, const Command *cmd, uint64_t *batch_
                 r->code = row->result->code;
                 r->version = row->result->version;
                 r->current_version = row->result->current_version;
+                r->failed_condition = row->result->failed_condition;
                 found = 1;
             }
             dedup_row__free_unpacked(row, NULL);
@@ -216,6 +219,7 @@ static void dedup_record(struct apply_ctx *c, const Command *cmd, const struct s
     res.code = r->code;
     res.version = r->version;
     res.current_version = r->current_version;
+    res.failed_condition = r->failed_condition;
     DedupRow row = DEDUP_ROW__INIT;
     row.seq = cmd->seq;
     row.result = &res;
@@ -228,7 +232,7 @@ static void dedup_record(struct apply_ctx *c, const Command *cmd, const struct s
     char k[32];
     size_t klen;
     dedup_key(cmd->client_id, k, &klen);
-    rocksdb_writebatch_put_cf(c->b, c->s->cf[STORE_CF_META], k, klen, (const char *)v, n);
+    rocksdb_writebatch_wi_put_cf(c->b, c->s->cf[STORE_CF_META], k, klen, (const char *)v, n);
 }
 
 /* Looks at commands earlier in this batch (their dedup rows are not readable yet):
@@ -274,6 +278,7 @@ static void apply_command(struct apply_ctx *c, const Entry *e, size_t i,
     case COMMAND__OP_SETTING_PUT: apply_put(c, cmd->setting_put, r); break;
     case COMMAND__OP_SETTING_DELETE: apply_delete(c, cmd->setting_delete, r); break;
     case COMMAND__OP_NODE_ANNOUNCE: apply_announce(c, cmd->node_announce, r); break;
+    case COMMAND__OP_MUTATION: store_apply_mutation(c->s, c->b, c->stamp_ms, c->index, c->command, cmd->mutation, r); break;
     case COMMAND__OP_NOOP: break;
     default: r->code = WAIHU_EINVAL; break;
     }
@@ -309,14 +314,14 @@ void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
     Entry *e = len >= STORE_ENTRY_HEAD && mlen <= len - STORE_ENTRY_HEAD
                    ? entry__unpack(NULL, mlen, p + STORE_ENTRY_HEAD)
                    : NULL;
-    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    store_batch_applied(s, b, index);
+    rocksdb_writebatch_wi_t *b = rocksdb_writebatch_wi_create(0, 1);
+    store_batch_wi_applied(s, b, index);
     if (e == NULL || e->version != 1 || e->n_commands > MAX_COMMANDS_PER_ENTRY) {
         /* Deterministic on every node: the entry is a no-op, the index still moves. */
         LOG_W("store", "apply %llu: undecodable entry of %zu bytes skipped",
               (unsigned long long)index, len);
-        store_batch_commit(s, b, index);
-        rocksdb_writebatch_destroy(b);
+        store_batch_wi_commit(s, b, index);
+        rocksdb_writebatch_wi_destroy(b);
         if (e != NULL) {
             /* The origin still waits for an answer per command: WAIHU_EINVAL. */
             struct store_result *bad = calloc(e->n_commands ? e->n_commands : 1, sizeof *bad);
@@ -340,12 +345,14 @@ void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
     if (results == NULL || pending == NULL) {
         waihu_fatal("store", "apply %llu: out of memory", (unsigned long long)index);
     }
-    struct apply_ctx c = {.s = s, .b = b, .stamp_ms = e->stamp_ms, .pending = pending};
+    struct apply_ctx c = {.s = s, .b = b, .stamp_ms = e->stamp_ms, .index = index,
+                          .pending = pending};
     for (size_t i = 0; i < e->n_commands; i++) {
+        c.command = i;
         apply_command(&c, e, i, results);
     }
-    store_batch_commit(s, b, index);
-    rocksdb_writebatch_destroy(b);
+    store_batch_wi_commit(s, b, index);
+    rocksdb_writebatch_wi_destroy(b);
     if (s->applied_fn != NULL) {
         s->applied_fn(s->applied_data, index, e->origin, e->batch_id, results,
                       (unsigned)e->n_commands);

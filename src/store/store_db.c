@@ -182,6 +182,27 @@ void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index
     s->applied_index = index;
 }
 
+void store_batch_wi_applied(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index)
+{
+    uint8_t v[8];
+    be64_put(v, index);
+    rocksdb_writebatch_wi_put_cf(b, s->cf[STORE_CF_META], KEY_APPLIED, strlen(KEY_APPLIED),
+                                 (const char *)v, sizeof v);
+}
+
+void store_batch_wi_commit(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index)
+{
+    char *err = NULL;
+    check_free_space(s, index);
+    rocksdb_write_writebatch_wi(s->db, s->wopts, b, &err);
+    if (err != NULL) {
+        LOG_E("store", "apply %llu: write %s: %s; stopping this node",
+              (unsigned long long)index, s->dir, err);
+        exit(classify(err) == WAIHU_ECORRUPT ? 3 : 1);
+    }
+    s->applied_index = index;
+}
+
 /* Barriers and configuration changes touch no record: the index moves in memory only
  * and is persisted with the next write (replaying them after a restart is harmless). */
 void store_apply_empty(struct store *s, uint64_t index)

@@ -43,5 +43,16 @@ int store_db_load_applied(struct store *s, char *errmsg);
 void store_batch_applied(struct store *s, rocksdb_writebatch_t *b, uint64_t index);
 /* Commits batch or aborts the process. */
 void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index);
+/* The same for the indexed batch that store_apply uses. */
+void store_batch_wi_applied(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index);
+void store_batch_wi_commit(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index);
+
+struct Mutation;
+/* Checks a Mutation's conditions against the database and the writes already in b,
+ * then adds its operations to b (store_mutation.c). Fills r->code and, on a failed
+ * condition, r->failed_condition. */
+void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                          uint64_t index, size_t command, const struct Mutation *m,
+                          struct store_result *r);
 
 #endif

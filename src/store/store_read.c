@@ -131,3 +131,68 @@ int store_nodes_list(struct store *s, struct store_node *out, int cap)
     rocksdb_iter_destroy(it);
     return n;
 }
+
+int store_get(struct store *s, enum store_cf cf, const void *key, size_t key_len, void **val,
+              size_t *val_len)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, key_len, &len, &err);
+    if (err != NULL) {
+        LOG_E("store", "get from %s: %s", store_cf_names[cf], err);
+        rocksdb_free(err);
+        return WAIHU_EIO;
+    }
+    if (v == NULL) {
+        return WAIHU_ENOTFOUND;
+    }
+    *val = malloc(len ? len : 1);
+    if (*val == NULL) {
+        rocksdb_free(v);
+        return WAIHU_ENOMEM;
+    }
+    memcpy(*val, v, len);
+    *val_len = len;
+    rocksdb_free(v);
+    return 0;
+}
+
+int store_scan(struct store *s, enum store_cf cf, const void *prefix, size_t prefix_len,
+               const void *after, size_t after_len, store_kv_fn fn, void *data)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[cf]);
+    /* A cursor sorting before the prefix must not skip it. */
+    bool use_after = after != NULL && after_len > 0 &&
+                     (after_len < prefix_len ? memcmp(after, prefix, after_len) > 0
+                                             : memcmp(after, prefix, prefix_len) >= 0);
+    if (use_after) {
+        rocksdb_iter_seek(it, after, after_len);
+    } else {
+        rocksdb_iter_seek(it, prefix, prefix_len);
+    }
+    int rv = 0;
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen < prefix_len || memcmp(k, prefix, prefix_len) != 0) {
+            break;
+        }
+        if (use_after && klen == after_len && memcmp(k, after, klen) == 0) {
+            continue;
+        }
+        const char *v = rocksdb_iter_value(it, &vlen);
+        rv = fn(data, k, klen, v, vlen);
+        if (rv != 0) {
+            break;
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (err != NULL) {
+        LOG_E("store", "scan %s: %s", store_cf_names[cf], err);
+        rocksdb_free(err);
+        return WAIHU_EIO;
+    }
+    return rv;
+}

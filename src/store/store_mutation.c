@@ -1,0 +1,126 @@
+/* Mutations: a service's change as conditional key/value operations, applied
+ * all-or-nothing. Deterministic: conditions read only the database and the writes of
+ * earlier commands of the same entry (the indexed batch), never local state. */
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "waihu.pb-c.h"
+
+#define MUTATION_MAX_OPS 1024
+#define MUTATION_MAX_CONDITIONS 256
+#define MUTATION_MAX_KEY_BYTES 1024
+#define MUTATION_MAX_VALUE_BYTES (1024 * 1024)
+#define COMMIT_SUFFIX_BYTES 24
+
+/* Keys of the meta family that services may own; the rest belong to the store. */
+static bool key_allowed(uint32_t cf, const ProtobufCBinaryData *key)
+{
+    if (key->len == 0 || key->len > MUTATION_MAX_KEY_BYTES || cf >= STORE_CF_COUNT) {
+        return false;
+    }
+    if (cf == STORE_CF_META) {
+        return key->len > strlen(STORE_SERVICE_META_PREFIX) &&
+               memcmp(key->data, STORE_SERVICE_META_PREFIX,
+                      strlen(STORE_SERVICE_META_PREFIX)) == 0;
+    }
+    return true;
+}
+
+static int check_condition(struct store *s, rocksdb_writebatch_wi_t *b,
+                           const MutationCondition *cond)
+{
+    char *err = NULL;
+    size_t len = 0;
+    rocksdb_readoptions_t *ro = s->ropts;
+    char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+        b, s->db, ro, s->cf[cond->cf], (const char *)cond->key.data, cond->key.len, &len, &err);
+    if (err != NULL) {
+        waihu_fatal("store", "apply: read for mutation condition: %s", err);
+    }
+    bool ok;
+    switch (cond->kind) {
+    case MUTATION_CONDITION__KIND__ABSENT: ok = v == NULL; break;
+    case MUTATION_CONDITION__KIND__PRESENT: ok = v != NULL; break;
+    case MUTATION_CONDITION__KIND__VALUE_HASH: {
+        uint8_t h[SHA256_DIGEST_LENGTH];
+        ok = v != NULL && cond->value_hash.len >= 8 &&
+             cond->value_hash.len <= SHA256_DIGEST_LENGTH;
+        if (ok) {
+            SHA256((const uint8_t *)v, len, h);
+            ok = memcmp(h, cond->value_hash.data, cond->value_hash.len) == 0;
+        }
+        break;
+    }
+    default: ok = false; break;
+    }
+    rocksdb_free(v);
+    return ok;
+}
+
+static int validate(const Mutation *m)
+{
+    if (m->n_ops == 0 || m->n_ops > MUTATION_MAX_OPS ||
+        m->n_conditions > MUTATION_MAX_CONDITIONS) {
+        return WAIHU_EINVAL;
+    }
+    for (size_t i = 0; i < m->n_conditions; i++) {
+        if (!key_allowed(m->conditions[i]->cf, &m->conditions[i]->key)) {
+            return WAIHU_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < m->n_ops; i++) {
+        const MutationOp *op = m->ops[i];
+        if (!key_allowed(op->cf, &op->key) || op->value.len > MUTATION_MAX_VALUE_BYTES ||
+            (op->delete_ && (op->value.len != 0 || op->append_commit_suffix))) {
+            return WAIHU_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                          uint64_t index, size_t command, const Mutation *m,
+                          struct store_result *r)
+{
+    r->code = validate(m);
+    if (r->code != 0) {
+        return;
+    }
+    for (size_t i = 0; i < m->n_conditions; i++) {
+        if (!check_condition(s, b, m->conditions[i])) {
+            r->code = WAIHU_ECONFLICT;
+            r->failed_condition = (uint32_t)i + 1;
+            return;
+        }
+    }
+    uint8_t k[MUTATION_MAX_KEY_BYTES + COMMIT_SUFFIX_BYTES];
+    for (size_t i = 0; i < m->n_ops; i++) {
+        const MutationOp *op = m->ops[i];
+        rocksdb_column_family_handle_t *cf = s->cf[op->cf];
+        size_t klen = op->key.len;
+        memcpy(k, op->key.data, klen);
+        if (op->append_commit_suffix) {
+            be64_put(k + klen, (uint64_t)stamp_ms);
+            be64_put(k + klen + 8, index);
+            put_u32(k + klen + 16, (uint32_t)command);
+            put_u32(k + klen + 20, (uint32_t)i);
+            klen += COMMIT_SUFFIX_BYTES;
+        }
+        if (op->delete_) {
+            rocksdb_writebatch_wi_delete_cf(b, cf, (const char *)k, klen);
+        } else {
+            rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen,
+                                         (const char *)op->value.data, op->value.len);
+        }
+    }
+}

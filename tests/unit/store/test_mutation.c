@@ -1,0 +1,335 @@
+/* Mutations over a real RocksDB: conditions see earlier commands of the same entry,
+ * all-or-nothing, commit suffixes, the store's own keys are refused, dedup keeps the
+ * failed condition. */
+#include <openssl/sha.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "test_util.h"
+
+#define MAX_CMDS 8
+#define MAX_PARTS 8
+
+struct results {
+    unsigned n;
+    struct store_result r[MAX_CMDS];
+};
+
+struct fx {
+    char dir[64];
+    struct store *s;
+    struct results last;
+    uint64_t index;
+};
+
+static void on_applied(void *data, uint64_t index, uint64_t origin, uint64_t batch_id,
+                       const struct store_result *results, unsigned n)
+{
+    (void)index, (void)origin, (void)batch_id;
+    struct results *l = data;
+    l->n = n;
+    memcpy(l->r, results, (n < MAX_CMDS ? n : MAX_CMDS) * sizeof *results);
+}
+
+/* One mutation command under construction (strings borrowed). */
+struct mut {
+    Mutation m;
+    MutationCondition conds[MAX_PARTS];
+    MutationCondition *cond_ptrs[MAX_PARTS];
+    MutationOp ops[MAX_PARTS];
+    MutationOp *op_ptrs[MAX_PARTS];
+    uint8_t hash[SHA256_DIGEST_LENGTH];
+};
+
+static void mut_init(struct mut *m)
+{
+    memset(m, 0, sizeof *m);
+    mutation__init(&m->m);
+    m->m.conditions = m->cond_ptrs;
+    m->m.ops = m->op_ptrs;
+}
+
+static void mut_cond(struct mut *m, enum store_cf cf, const char *key,
+                     MutationCondition__Kind kind)
+{
+    MutationCondition *c = &m->conds[m->m.n_conditions];
+    mutation_condition__init(c);
+    c->cf = cf;
+    c->key.data = (uint8_t *)key;
+    c->key.len = strlen(key);
+    c->kind = kind;
+    m->cond_ptrs[m->m.n_conditions++] = c;
+}
+
+static void mut_cond_value(struct mut *m, enum store_cf cf, const char *key, const char *value)
+{
+    SHA256((const uint8_t *)value, strlen(value), m->hash);
+    mut_cond(m, cf, key, MUTATION_CONDITION__KIND__VALUE_HASH);
+    m->conds[m->m.n_conditions - 1].value_hash.data = m->hash;
+    m->conds[m->m.n_conditions - 1].value_hash.len = 16;
+}
+
+static MutationOp *mut_put(struct mut *m, enum store_cf cf, const char *key, const char *value)
+{
+    MutationOp *op = &m->ops[m->m.n_ops];
+    mutation_op__init(op);
+    op->cf = cf;
+    op->key.data = (uint8_t *)key;
+    op->key.len = strlen(key);
+    op->value.data = (uint8_t *)value;
+    op->value.len = value ? strlen(value) : 0;
+    op->delete_ = value == NULL;
+    m->op_ptrs[m->m.n_ops++] = op;
+    return op;
+}
+
+/* Applies the mutations as one entry and returns the results. */
+static struct results *apply(struct fx *f, struct mut **muts, unsigned n)
+{
+    Command cmds[MAX_CMDS];
+    Command *ptrs[MAX_CMDS];
+    for (unsigned i = 0; i < n; i++) {
+        command__init(&cmds[i]);
+        cmds[i].op_case = COMMAND__OP_MUTATION;
+        cmds[i].mutation = &muts[i]->m;
+        ptrs[i] = &cmds[i];
+    }
+    Entry e = ENTRY__INIT;
+    e.version = 1;
+    e.stamp_ms = 1700000000000;
+    e.origin = 1;
+    e.batch_id = ++f->index;
+    e.commands = ptrs;
+    e.n_commands = n;
+    size_t mlen = entry__get_packed_size(&e);
+    size_t len = store_entry_size(mlen);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    entry__pack(&e, buf + STORE_ENTRY_HEAD);
+    store_entry_frame(buf, mlen);
+    memset(&f->last, 0, sizeof f->last);
+    store_apply(f->s, f->index, buf, len);
+    free(buf);
+    assert_int_equal(f->last.n, n);
+    return &f->last;
+}
+
+static char *get(struct fx *f, enum store_cf cf, const char *key)
+{
+    void *v = NULL;
+    size_t len = 0;
+    int rv = store_get(f->s, cf, key, strlen(key), &v, &len);
+    if (rv == WAIHU_ENOTFOUND) {
+        return NULL;
+    }
+    assert_int_equal(rv, 0);
+    char *s = malloc(len + 1);
+    memcpy(s, v, len);
+    s[len] = 0;
+    free(v);
+    return s;
+}
+
+static void assert_value(struct fx *f, enum store_cf cf, const char *key, const char *want)
+{
+    char *got = get(f, cf, key);
+    if (want == NULL) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    tmpdir_make(f->dir);
+    char errmsg[256];
+    assert_int_equal(store_open(f->dir, &f->s, errmsg), 0);
+    store_on_applied(f->s, on_applied, &f->last);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A customer and its phone index are written together only while the phone is free. */
+static void test_create_unique(void **state)
+{
+    struct fx *f = *state;
+    struct mut a, b;
+    mut_init(&a);
+    mut_cond(&a, STORE_CF_CUSTOMER_IDX, "ph/1", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&a, STORE_CF_CUSTOMER, "c/1", "alice");
+    mut_put(&a, STORE_CF_CUSTOMER_IDX, "ph/1", "1");
+    /* Same phone in the same entry: must see a's write and fail as a whole. */
+    mut_init(&b);
+    mut_cond(&b, STORE_CF_CUSTOMER_IDX, "ph/1", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&b, STORE_CF_CUSTOMER, "c/2", "bob");
+    mut_put(&b, STORE_CF_CUSTOMER_IDX, "ph/1", "2");
+    struct mut *ms[] = {&a, &b};
+    struct results *r = apply(f, ms, 2);
+    assert_int_equal(r->r[0].code, 0);
+    assert_int_equal(r->r[1].code, WAIHU_ECONFLICT);
+    assert_int_equal(r->r[1].failed_condition, 1);
+    assert_value(f, STORE_CF_CUSTOMER, "c/1", "alice");
+    assert_value(f, STORE_CF_CUSTOMER, "c/2", NULL);
+    assert_value(f, STORE_CF_CUSTOMER_IDX, "ph/1", "1");
+}
+
+/* Optimistic update: the value hash must match what is stored now. */
+static void test_value_hash(void **state)
+{
+    struct fx *f = *state;
+    struct mut a;
+    mut_init(&a);
+    mut_put(&a, STORE_CF_CUSTOMER, "c/1", "v1");
+    struct mut *ms[] = {&a};
+    assert_int_equal(apply(f, ms, 1)->r[0].code, 0);
+
+    struct mut stale, fresh;
+    mut_init(&stale);
+    mut_cond_value(&stale, STORE_CF_CUSTOMER, "c/1", "v0");
+    mut_put(&stale, STORE_CF_CUSTOMER, "c/1", "from-stale");
+    mut_init(&fresh);
+    mut_cond_value(&fresh, STORE_CF_CUSTOMER, "c/1", "v1");
+    mut_put(&fresh, STORE_CF_CUSTOMER, "c/1", "v2");
+    struct mut *ms2[] = {&stale, &fresh};
+    struct results *r = apply(f, ms2, 2);
+    assert_int_equal(r->r[0].code, WAIHU_ECONFLICT);
+    assert_int_equal(r->r[1].code, 0);
+    assert_value(f, STORE_CF_CUSTOMER, "c/1", "v2");
+
+    /* A delete in the same entry makes PRESENT fail for the next command. */
+    struct mut del, upd;
+    mut_init(&del);
+    mut_put(&del, STORE_CF_CUSTOMER, "c/1", NULL);
+    mut_init(&upd);
+    mut_cond(&upd, STORE_CF_CUSTOMER, "c/1", MUTATION_CONDITION__KIND__PRESENT);
+    mut_put(&upd, STORE_CF_CUSTOMER, "c/1", "resurrected");
+    struct mut *ms3[] = {&del, &upd};
+    r = apply(f, ms3, 2);
+    assert_int_equal(r->r[0].code, 0);
+    assert_int_equal(r->r[1].code, WAIHU_ECONFLICT);
+    assert_value(f, STORE_CF_CUSTOMER, "c/1", NULL);
+}
+
+static int count_cb(void *data, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val, (void)vlen;
+    unsigned *n = data;
+    /* prefix "a/" + 24-byte suffix: be64 stamp first */
+    assert_int_equal(klen, 2 + 24);
+    const uint8_t *k = key;
+    uint64_t stamp = 0;
+    for (int i = 0; i < 8; i++) {
+        stamp = stamp << 8 | k[2 + i];
+    }
+    assert_int_equal(stamp, 1700000000000);
+    (*n)++;
+    return 0;
+}
+
+/* Audit rows get unique keys in commit order without a counter. */
+static void test_commit_suffix(void **state)
+{
+    struct fx *f = *state;
+    struct mut a, b;
+    mut_init(&a);
+    mut_put(&a, STORE_CF_AUDIT, "a/", "one")->append_commit_suffix = 1;
+    mut_put(&a, STORE_CF_AUDIT, "a/", "two")->append_commit_suffix = 1;
+    mut_init(&b);
+    mut_put(&b, STORE_CF_AUDIT, "a/", "three")->append_commit_suffix = 1;
+    struct mut *ms[] = {&a, &b};
+    assert_int_equal(apply(f, ms, 2)->r[1].code, 0);
+    unsigned n = 0;
+    assert_int_equal(store_scan(f->s, STORE_CF_AUDIT, "a/", 2, NULL, 0, count_cb, &n), 0);
+    assert_int_equal(n, 3);
+}
+
+/* The store's own rows (applied index, dedup, settings) are out of reach. */
+static void test_meta_keys_refused(void **state)
+{
+    struct fx *f = *state;
+    struct mut a, b;
+    mut_init(&a);
+    mut_put(&a, STORE_CF_META, "applied_index", "xxxxxxxx");
+    mut_init(&b);
+    mut_put(&b, STORE_CF_META, STORE_SERVICE_META_PREFIX "auth/u/1", "ok");
+    struct mut *ms[] = {&a, &b};
+    struct results *r = apply(f, ms, 2);
+    assert_int_equal(r->r[0].code, WAIHU_EINVAL);
+    assert_int_equal(r->r[1].code, 0);
+    assert_int_equal(store_applied_index(f->s), f->index);
+    assert_value(f, STORE_CF_META, STORE_SERVICE_META_PREFIX "auth/u/1", "ok");
+
+    struct mut bad_cf;
+    mut_init(&bad_cf);
+    mut_put(&bad_cf, STORE_CF_CUSTOMER, "c/9", "x")->cf = STORE_CF_COUNT;
+    struct mut *ms2[] = {&bad_cf};
+    assert_int_equal(apply(f, ms2, 1)->r[0].code, WAIHU_EINVAL);
+}
+
+struct scan_acc {
+    char keys[8][16];
+    unsigned n;
+};
+
+static int collect(void *data, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val, (void)vlen;
+    struct scan_acc *a = data;
+    snprintf(a->keys[a->n++], 16, "%.*s", (int)klen, (const char *)key);
+    return a->n == 2 ? 7 : 0;
+}
+
+static void test_scan_cursor(void **state)
+{
+    struct fx *f = *state;
+    struct mut a;
+    mut_init(&a);
+    mut_put(&a, STORE_CF_CUSTOMER, "c/1", "x");
+    mut_put(&a, STORE_CF_CUSTOMER, "c/2", "x");
+    mut_put(&a, STORE_CF_CUSTOMER, "c/3", "x");
+    mut_put(&a, STORE_CF_CUSTOMER, "d/1", "x");
+    struct mut *ms[] = {&a};
+    apply(f, ms, 1);
+    struct scan_acc acc = {0};
+    /* Stops at the callback's nonzero value, which is returned. */
+    assert_int_equal(store_scan(f->s, STORE_CF_CUSTOMER, "c/", 2, "c/1", 3, collect, &acc), 7);
+    assert_string_equal(acc.keys[0], "c/2");
+    assert_string_equal(acc.keys[1], "c/3");
+    /* A cursor before the prefix starts at the prefix. */
+    memset(&acc, 0, sizeof acc);
+    assert_int_equal(store_scan(f->s, STORE_CF_CUSTOMER, "c/", 2, "a", 1, collect, &acc), 7);
+    assert_string_equal(acc.keys[0], "c/1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_unique, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_keys_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_cursor, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
