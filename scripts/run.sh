@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh build
+export WAIHU_TOKEN_FILE=run/secrets/bootstrap.token
 python3 tools/localcluster/localcluster.py up --nodes 3 --dcs dc1,dc2,dc3 --dir run &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM

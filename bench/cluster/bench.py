@@ -89,8 +89,16 @@ def waihu_cluster(name, n, dcs=None, port_base=PORT_BASE):
         kw["election_timeout_ms"] = ELECTION_MS
     if HEARTBEAT_MS:
         kw["heartbeat_timeout_ms"] = HEARTBEAT_MS
-    return localcluster.Cluster(os.path.join(WORK, name), n, dcs, binary=WAIHUD,
-                                port_base=port_base, **kw)
+    return BenchCluster(os.path.join(WORK, name), n, dcs, binary=WAIHUD,
+                        port_base=port_base, **kw)
+
+
+class BenchCluster(localcluster.Cluster):
+    """Publishes the bootstrap token to wrk's Lua script and the failover writers."""
+
+    def create(self, wipe=True):
+        super().create(wipe)
+        os.environ["BENCH_TOKEN"] = self.token
 
 
 def median(xs):
@@ -398,7 +406,8 @@ def transfer_leader(w, to_id):
 def drill_waihuctl(w):
     eps = ",".join(n.api_address for n in w.nodes)
     cmd = [WAIHUCTL, "--endpoints", eps, "-o", "json", "drill", "dc-failover", "--dc", "dc2"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=w.ctl_env())
     record_pid(p.pid)
     try:
         out, err = p.communicate(timeout=150)

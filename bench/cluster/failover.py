@@ -12,6 +12,7 @@ loop with one connection per survivor would not give.
 """
 import http.client
 import json
+import os
 import threading
 import time
 
@@ -115,8 +116,11 @@ def waihu_writer(address, timeout=0.5, key="bench.failover"):
     body = json.dumps({"value": "f" * 128})
     path = "/v1/settings/" + key
 
+    headers = {"Content-Type": "application/json",
+               "Authorization": "Bearer " + os.environ.get("BENCH_TOKEN", "")}
+
     def w(seq):
-        return http_write(address, "PUT", path, body, timeout) == 200
+        return http_write(address, "PUT", path, body, timeout, headers) == 200
     return w
 
 

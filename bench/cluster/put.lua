@@ -42,6 +42,9 @@ local value = table.concat(value_t)
 -- Pre-built request bodies/paths per key, so request() does no work beyond a table lookup.
 local paths, bodies = {}, {}
 local headers = { ["Content-Type"] = "application/json" }
+if target ~= "etcd" and os.getenv("BENCH_TOKEN") then
+   headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
 if target == "etcd" then
    local vb64 = b64(value)
    for n = 0, nkeys - 1 do

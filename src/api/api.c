@@ -83,7 +83,7 @@ json_t *api_body_object(struct api *a, struct http_request *req)
     return doc;
 }
 
-static int parse_u64(const char *text, uint64_t *out)
+int api_parse_u64(const char *text, uint64_t *out)
 {
     if (text == NULL || *text == '\0' || strlen(text) > 20) {
         return -1;
@@ -112,12 +112,12 @@ int api_client_seq(struct api *a, struct http_request *req, uint64_t *client_id,
     if (cid == NULL && sq == NULL) {
         return 0;
     }
-    if (parse_u64(cid, client_id) != 0 || *client_id == 0) {
+    if (api_parse_u64(cid, client_id) != 0 || *client_id == 0) {
         api_error(a, req, 400, "bad_request", "X-Waihu-Client",
                   "X-Waihu-Client must be a nonzero decimal u64");
         return -1;
     }
-    if (parse_u64(sq, seq) != 0) {
+    if (api_parse_u64(sq, seq) != 0) {
         api_error(a, req, 400, "bad_request", "X-Waihu-Seq", "X-Waihu-Seq must be a decimal u64");
         return -1;
     }
@@ -130,6 +130,48 @@ static bool always_allowed(const char *path)
            strcmp(path, "/metrics") == 0 || strncmp(path, "/v1/admin/", 10) == 0;
 }
 
+/* Routes an authenticated request (a->who is set). */
+static void dispatch(struct api *a, struct http_request *req)
+{
+    const char *method = http_request_method(req);
+    const char *path = http_request_path(req);
+    if (strncmp(path, "/v1/cluster", 11) == 0 || strncmp(path, "/v1/members", 11) == 0 ||
+        strncmp(path, "/v1/leader", 10) == 0 || strncmp(path, "/v1/settings", 12) == 0 ||
+        strncmp(path, "/v1/admin/", 10) == 0) {
+        /* Cluster administration: the bootstrap credential; status reads for roles that
+         * watch the cluster. */
+        bool read = strcmp(method, "GET") == 0 && strncmp(path, "/v1/settings", 12) != 0;
+        if (!a->who.system && !(read && auth_role_allows(a->who.role, AUTH_CLUSTER_READ))) {
+            api_error(a, req, 403, "forbidden", NULL,
+                      "cluster administration needs the bootstrap token");
+            return;
+        }
+    }
+    if (api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
+        api_route_users(a, req, method, path) || api_route_customers(a, req, method, path) ||
+        api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path)) {
+        return;
+    }
+    api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
+}
+
+/* A token just created elsewhere may not be applied here yet: look again once this
+ * node caught up with the leader. */
+struct retry {
+    struct api *a;
+    struct http_request *req;
+};
+
+static void auth_retry(void *data, int status)
+{
+    struct retry *r = data;
+    (void)status;
+    if (api_authenticate(r->a, r->req, true) == 1) {
+        dispatch(r->a, r->req);
+    }
+    free(r);
+}
+
 static void handle(void *data, struct http_request *req)
 {
     struct api *a = data;
@@ -140,15 +182,29 @@ static void handle(void *data, struct http_request *req)
         api_error(a, req, 503, "unavailable", NULL, "node is fenced (failover drill)");
         return;
     }
-    if (api_route_health(a, req, method, path) || api_route_cluster(a, req, method, path) ||
-        api_route_settings(a, req, method, path)) {
+    if (api_route_health(a, req, method, path) || api_route_login(a, req, method, path)) {
         return;
     }
-    api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
+    int rv = api_authenticate(a, req, false);
+    if (rv == -1) {
+        struct retry *r = malloc(sizeof *r);
+        if (r == NULL) {
+            api_error(a, req, 503, "unavailable", NULL, "out of memory");
+            return;
+        }
+        r->a = a;
+        r->req = req;
+        cluster_read_barrier(a->cluster, auth_retry, r);
+        return;
+    }
+    if (rv == 1) {
+        dispatch(a, req);
+    }
 }
 
-int api_start(uv_loop_t *loop, const char *address, struct cluster *c, struct store *s,
-              struct api **out, char *errmsg)
+
+int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
+              struct store *s, struct api **out, char *errmsg)
 {
     struct api *a = calloc(1, sizeof *a);
     if (a == NULL) {
@@ -158,8 +214,15 @@ int api_start(uv_loop_t *loop, const char *address, struct cluster *c, struct st
     a->loop = loop;
     a->cluster = c;
     a->store = s;
-    int rv = http_server_start(loop, address, API_MAX_BODY_BYTES, handle, a, &a->http, errmsg);
+    int rv = api_auth_init(a, conf, errmsg);
     if (rv != 0) {
+        api_auth_close(a);
+        free(a);
+        return rv;
+    }
+    rv = http_server_start(loop, conf->address, API_MAX_BODY_BYTES, handle, a, &a->http, errmsg);
+    if (rv != 0) {
+        api_auth_close(a);
         free(a);
         return rv;
     }
@@ -176,6 +239,7 @@ struct stop_ctx {
 static void http_stopped(void *data)
 {
     struct stop_ctx *s = data;
+    api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {
         s->cb(s->data);

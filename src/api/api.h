@@ -10,8 +10,20 @@
 
 struct api;
 
-/* Serves the API on address ("host:port"). errmsg (cap 256) says why on failure. */
-WAIHU_API int api_start(uv_loop_t *loop, const char *address, struct cluster *c,
+struct api_config {
+    const char *address;           /* "host:port" */
+    /* File holding the bootstrap token (cluster administration, tenants, first users);
+     * "" = none. docs/api-auth.md. */
+    const char *bootstrap_token_file;
+    /* File holding the 32-byte master key as 64 hex digits; "" = customer data
+     * cannot be stored (customer routes answer 503). Same file on every node. */
+    const char *master_key_file;
+    unsigned rate_limit_per_s;     /* per token; 0 = default 200 */
+    unsigned rate_limit_burst;     /* 0 = default 400 */
+};
+
+/* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */
+WAIHU_API int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
                         struct store *s, struct api **out, char *errmsg);
 /* Stops listening; cb (may be NULL) once every handle is closed. */
 WAIHU_API void api_stop(struct api *a, void (*cb)(void *data), void *data);

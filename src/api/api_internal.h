@@ -6,9 +6,13 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "auth.h"
+#include "customer.h"
 #include "http.h"
 
 #define API_MAX_BODY_BYTES (1024 * 1024)
+
+struct key_waiter;
 
 struct api {
     uv_loop_t *loop;
@@ -17,6 +21,21 @@ struct api {
     struct http_server *http;
     uint64_t requests;
     uint64_t responses_by_class[6]; /* 1xx..5xx */
+    /* auth */
+    bool has_bootstrap;
+    uint8_t bootstrap_sha256[32];
+    struct auth_ratelimit *ratelimit;
+    struct auth_ratelimit *login_limit;
+    /* Principal of the request being dispatched: valid during the synchronous part of
+     * a handler only; asynchronous handlers copy it into their context. */
+    struct auth_principal who;
+    /* customer data encryption */
+    bool has_master;
+    uint8_t master_key[FIELDCRYPT_KEY_BYTES];
+    struct fieldcrypt_keyring *keyring;
+    bool keyring_ready;
+    bool key_creating;
+    struct key_waiter *key_waiters;
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -32,6 +51,37 @@ json_t *api_body_object(struct api *a, struct http_request *req);
 int api_client_seq(struct api *a, struct http_request *req, uint64_t *client_id,
                    uint64_t *seq);
 
+/* Submits a Mutation (takes ownership of mb) with the request's client/seq headers
+ * (0 = none); cb gets the cluster status and result. */
+void api_submit_mutation(struct api *a, struct store_mutation_builder *mb, uint64_t client_id,
+                         uint64_t seq, cluster_submit_cb cb, void *data);
+/* Answers a failed submit (status != 0 or r->code != 0) with the right 4xx/5xx; what
+ * names the operation. Returns true when it answered. */
+bool api_submit_failed(struct api *a, struct http_request *req, int status,
+                       const struct store_result *r, const char *what);
+/* Submits mb; answers ok_status with answer (owned) on success, 409 "exists" on a
+ * failed condition, the usual errors otherwise. */
+void api_submit_answer(struct api *a, struct http_request *req,
+                       struct store_mutation_builder *mb, json_t *answer, int ok_status,
+                       const char *what);
+/* Adds an audit row for who to mb: action ("customer.read"), object ("customer/12"). */
+void api_audit_add(struct store_mutation_builder *mb, const struct auth_principal *who,
+                   const char *action, const char *object, const char *detail);
+/* Writes an audit row on its own, then runs done(data, ok) (ok false: not recorded,
+ * the caller must not hand out the data). */
+void api_audit_then(struct api *a, const struct auth_principal *who, const char *action,
+                    const char *object, const char *detail, void (*done)(void *data, bool ok),
+                    void *data);
+/* Checks role permission for the current request; answers 403 and returns false. */
+bool api_require(struct api *a, struct http_request *req, enum auth_action action);
+/* Runs fn(data, ok) once the data key is loaded (creating it cluster-wide on first
+ * use); ok false: no master key or the key could not be created. */
+void api_with_keyring(struct api *a, void (*fn)(void *data, bool ok), void *data);
+/* A tenant's record fields needed by services; 0 or WAIHU_ENOTFOUND. */
+int api_tenant_country(struct api *a, uint64_t tenant_id, char country[4]);
+/* Parses a decimal u64 (no sign, no spaces); 0 or -1. */
+int api_parse_u64(const char *text, uint64_t *out);
+
 /* Route groups: return true if they handled the request. */
 bool api_route_health(struct api *a, struct http_request *req, const char *method,
                       const char *path);
@@ -39,5 +89,24 @@ bool api_route_cluster(struct api *a, struct http_request *req, const char *meth
                        const char *path);
 bool api_route_settings(struct api *a, struct http_request *req, const char *method,
                         const char *path);
+/* Unauthenticated: POST /v1/auth/login. */
+bool api_route_login(struct api *a, struct http_request *req, const char *method,
+                     const char *path);
+bool api_route_users(struct api *a, struct http_request *req, const char *method,
+                     const char *path);
+bool api_route_customers(struct api *a, struct http_request *req, const char *method,
+                         const char *path);
+bool api_route_dnc(struct api *a, struct http_request *req, const char *method,
+                   const char *path);
+bool api_route_audit(struct api *a, struct http_request *req, const char *method,
+                     const char *path);
+
+/* Authenticates the request into a->who: 1 ok; 0 answered (401, 429); -1 (only when
+ * !final) the token id is unknown here, perhaps not applied yet: retry after a read
+ * barrier with final set. */
+int api_authenticate(struct api *a, struct http_request *req, bool final);
+/* Loads key files and limits at start; errmsg (cap 256). */
+int api_auth_init(struct api *a, const struct api_config *conf, char *errmsg);
+void api_auth_close(struct api *a);
 
 #endif

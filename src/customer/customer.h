@@ -244,4 +244,90 @@ WAIHU_API int64_t filter_reltime_seconds(const struct filter_value *v);
 /* Name of an operator ("<=") or field kind. */
 WAIHU_API const char *filter_op_name(enum filter_op op);
 
+
+/* ---------------------------------------------------------------------------
+ * Customer records (customer_record.c, customer_json.c, customer_match.c)
+ *
+ * Keys (big-endian ids so that scans run in id order):
+ *   customer      <tenant be64><id be64>                 -> CustomerRecord
+ *   customer_idx  'p' <tenant be64> <phone hash 32>      -> id be64 (dedup)
+ *                 'n' <tenant be64> <phone hash 32>      -> DncEntry (number)
+ *                 'x' <tenant be64> <digits of prefix>   -> DncEntry (prefix)
+ *   audit         <tenant be64> <commit suffix>          -> AuditRecord
+ * Personal fields (name, phone, address, notes) are sealed with fieldcrypt; the phone
+ * is findable only through its keyed hash.
+ * ------------------------------------------------------------------------- */
+#include <jansson.h>
+
+#include "store.h"
+#include "waihu.pb-c.h"
+
+#define CUSTOMER_KEY_BYTES 16
+#define CUSTOMER_IDX_KEY_BYTES (1 + 8 + FIELDCRYPT_HASH_BYTES)
+#define CUSTOMER_TEXT_MAX 4096   /* longest name/address/notes/custom string, bytes */
+#define CUSTOMER_MAX_TAGS 64
+#define CUSTOMER_MAX_FIELDS 64
+
+void customer_key(uint64_t tenant_id, uint64_t id, uint8_t out[CUSTOMER_KEY_BYTES]);
+void customer_idx_key(char kind, uint64_t tenant_id, const uint8_t hash[FIELDCRYPT_HASH_BYTES],
+                      uint8_t out[CUSTOMER_IDX_KEY_BYTES]);
+/* Prefix of a tenant's rows: 8 bytes, or 9 with a kind byte first (kind 0: none). */
+size_t customer_tenant_prefix(char kind, uint64_t tenant_id, uint8_t out[9]);
+
+/* What turning JSON into a record needs. */
+struct customer_ctx {
+    const struct fieldcrypt_keyring *kr;
+    uint64_t tenant_id;
+    const char *default_country; /* "CN" */
+    const FieldSchema *schema;   /* may be NULL: no custom fields */
+    int64_t now_ms;
+};
+
+struct customer_error {
+    char field[64];
+    char msg[200];
+};
+
+/* Builds a record from a JSON object. For a create (old NULL) id is the new id; for
+ * an update (PATCH semantics) only given keys change. Accepts name, phone, address,
+ * notes, tags, owner, department, source, status, last_contact, next_callback (ISO 8601
+ * or null) and fields {custom: value}; any other key (id, tenant_id, version...) is an
+ * error. *out is freed with customer_record_free. Returns 0, WAIHU_EINVAL (err says
+ * which field and why) or WAIHU_ENOMEM/EIO. e164_out (may be NULL) gets the normalised
+ * phone ("" if none). */
+WAIHU_API int customer_from_json(const struct customer_ctx *ctx, const json_t *in,
+                                 const CustomerRecord *old, uint64_t id, CustomerRecord **out,
+                                 char e164_out[PHONE_E164_SIZE], struct customer_error *err);
+WAIHU_API void customer_record_free(CustomerRecord *r);
+/* Decodes a stored record (customer_record_free), NULL when damaged. */
+WAIHU_API CustomerRecord *customer_record_decode(const void *buf, size_t len);
+/* The record as JSON; personal fields opened; the phone masked unless unmask. A field
+ * that fails to open is shown as null with "damaged_fields" listing it. */
+WAIHU_API json_t *customer_to_json(const struct customer_ctx *ctx, const CustomerRecord *r,
+                                   bool unmask);
+/* Opens the phone (E.164) of a record into out; 0, WAIHU_ENOTFOUND (none) or error. */
+WAIHU_API int customer_phone_open(const struct customer_ctx *ctx, const CustomerRecord *r,
+                                  char out[PHONE_E164_SIZE]);
+
+/* Adds to mb the writes that turn old (NULL: create) into new: the record with a
+ * condition on the old value (or absence), and the phone index (the new phone must be
+ * free: dedup). stored_old is old's stored bytes (for the condition). */
+WAIHU_API void customer_mutation_put(struct store_mutation_builder *mb, const CustomerRecord *old,
+                                     const void *stored_old, size_t stored_old_len,
+                                     const CustomerRecord *new_rec);
+/* Adds the deletes of a record and its indexes (erase), conditioned on its value. */
+WAIHU_API void customer_mutation_delete(struct store_mutation_builder *mb, const CustomerRecord *r,
+                                        const void *stored, size_t stored_len);
+/* Packs a record (malloc'd; caller frees). */
+WAIHU_API uint8_t *customer_record_pack(const CustomerRecord *r, size_t *len);
+
+/* True when the record matches the filter at now_ms (times compare in ms; relative
+ * times are now + amount). Custom fields compare as their schema type. */
+WAIHU_API bool customer_filter_match(const struct filter_node *f, const CustomerRecord *r,
+                                     const FieldSchema *schema, int64_t now_ms);
+/* Checks the filter's custom field names and value types against schema; 0 or
+ * WAIHU_EINVAL with msg (cap 200). */
+WAIHU_API int customer_filter_check(const struct filter_node *f, const FieldSchema *schema,
+                                    char *msg);
+
 #endif

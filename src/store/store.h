@@ -101,6 +101,30 @@ WAIHU_API int store_scan(struct store *s, enum store_cf cf, const void *prefix,
                          size_t prefix_len, const void *after, size_t after_len,
                          store_kv_fn fn, void *data);
 
+/* Builds one Mutation command (store_mutation_build.c). Keys and values are copied.
+ * Out of memory aborts: commands are small and a half-built one is useless. */
+struct store_mutation_builder;
+WAIHU_API struct store_mutation_builder *store_mb_new(void);
+WAIHU_API void store_mb_free(struct store_mutation_builder *mb);
+/* kind: 0 absent, 1 present, 2 value hash (then hash is the SHA-256 of the value as read,
+ * of which the first 16 bytes are compared). */
+enum store_mb_cond { STORE_MB_ABSENT = 0, STORE_MB_PRESENT = 1, STORE_MB_VALUE_IS = 2 };
+WAIHU_API void store_mb_condition(struct store_mutation_builder *mb, enum store_cf cf,
+                                  const void *key, size_t key_len, enum store_mb_cond kind,
+                                  const void *value, size_t value_len);
+WAIHU_API void store_mb_put(struct store_mutation_builder *mb, enum store_cf cf, const void *key,
+                            size_t key_len, const void *value, size_t value_len);
+WAIHU_API void store_mb_delete(struct store_mutation_builder *mb, enum store_cf cf,
+                               const void *key, size_t key_len);
+/* A put whose key gets the commit suffix (leader stamp, index, command, op): logs. */
+WAIHU_API void store_mb_append(struct store_mutation_builder *mb, enum store_cf cf,
+                               const void *prefix, size_t prefix_len, const void *value,
+                               size_t value_len);
+/* Packs the Command (with client_id/seq, 0 = no dedup) into *buf (malloc'd, caller frees). */
+WAIHU_API void store_mb_pack(const struct store_mutation_builder *mb, uint64_t client_id,
+                             uint64_t seq, uint8_t **buf, size_t *len);
+WAIHU_API size_t store_mb_ops(const struct store_mutation_builder *mb);
+
 /* A node as announced to the cluster. */
 struct store_node {
     uint64_t id;

@@ -10,6 +10,10 @@ struct waihud_config {
     char cluster_name[64];
     char log_level[16];
     uint64_t min_free_bytes;
+    char bootstrap_token_file[400];
+    char master_key_file[400];
+    unsigned rate_limit_per_s;
+    unsigned rate_limit_burst;
 };
 
 /* Parses argv (and the file named by --config). On error writes "file:line: key: why"

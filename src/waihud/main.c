@@ -136,10 +136,14 @@ int main(int argc, char **argv)
         LOG_E("waihud", "%s", errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;
     }
-    if ((rv = api_start(&d.loop, d.cfg.cluster.self.api_address, d.cluster, d.store, &d.api,
-                        errmsg)) != 0) {
-        LOG_E("waihud", "api_address %s: %s", d.cfg.cluster.self.api_address, errmsg);
-        return 1;
+    struct api_config api_conf = {.address = d.cfg.cluster.self.api_address,
+                                  .bootstrap_token_file = d.cfg.bootstrap_token_file,
+                                  .master_key_file = d.cfg.master_key_file,
+                                  .rate_limit_per_s = d.cfg.rate_limit_per_s,
+                                  .rate_limit_burst = d.cfg.rate_limit_burst};
+    if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
+        LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);
+        return rv == WAIHU_EINVAL ? 2 : 1;
     }
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);

@@ -16,7 +16,7 @@ PORT_BASE = 10200  # below the ephemeral port range
 
 def ctl(cluster, *args, timeout=120):
     p = subprocess.run([waihuctl_binary(), "--endpoints", cluster.endpoints()] + list(args),
-                       capture_output=True, text=True, timeout=timeout)
+                       capture_output=True, text=True, timeout=timeout, env=cluster.ctl_env())
     return p.returncode, p.stdout, p.stderr
 
 

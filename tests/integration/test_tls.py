@@ -114,7 +114,8 @@ class TlsTest(unittest.TestCase):
         leader = c.leader()
         p = subprocess.run([waihuctl_binary(), "--endpoints", c.endpoints(), "-o", "json",
                             "drill", "dc-failover", "--dc", leader.dc, "--fence-ms", "5000",
-                            "--timeout-s", "60"], capture_output=True, text=True, timeout=120)
+                            "--timeout-s", "60"], capture_output=True, text=True, timeout=120,
+                           env=c.ctl_env())
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(json.loads(p.stdout)["fenced"], [leader.id])
         c.wait_ready(timeout=60)

@@ -8,6 +8,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -73,6 +74,8 @@ class Node:
                         % (self.tls_cert, self.tls_key, c.tls_ca_file("ca")))
             f.write('};\n')
             f.write('log = { level = "%s"; };\n' % c.log_level)
+            f.write('api = { bootstrap_token_file = "%s"; };\n' % c.token_file)
+            f.write('customer = { master_key_file = "%s"; };\n' % c.master_key_file)
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None
@@ -107,7 +110,10 @@ class Node:
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         try:
             data = json.dumps(body) if isinstance(body, (dict, list)) else body
-            conn.request(method, path, body=data, headers=headers or {})
+            headers = dict(headers or {})
+            if "Authorization" not in headers and self.cluster.token:
+                headers["Authorization"] = "Bearer " + self.cluster.token
+            conn.request(method, path, body=data, headers=headers)
             r = conn.getresponse()
             raw = r.read()
             ctype = r.getheader("Content-Type", "")
@@ -143,13 +149,43 @@ class Cluster:
         self.snapshot_trailing = snapshot_trailing
         self.snapshot_inline_max_bytes = snapshot_inline_max_bytes
         self.log_level = log_level
+        self.token = None
         dcs = dcs or ["dc1"] * n
         self.nodes = [Node(self, i + 1, dcs[i]) for i in range(n)]
+
+    @property
+    def token_file(self):
+        return os.path.join(self.dir, "secrets", "bootstrap.token")
+
+    @property
+    def master_key_file(self):
+        return os.path.join(self.dir, "secrets", "master.key")
+
+    def write_secrets(self):
+        """The bootstrap token (cluster administration) and the master key that wraps
+        customer data keys: the same files for every node, readable by root only."""
+        os.makedirs(os.path.dirname(self.token_file), exist_ok=True)
+        if not os.path.exists(self.token_file):
+            for path, text in ((self.token_file, secrets.token_hex(24)),
+                               (self.master_key_file, secrets.token_hex(32))):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(text + "\n")
+        with open(self.token_file) as f:
+            self.token = f.read().strip()
+
+    def ctl_env(self):
+        """Environment for waihuctl: endpoints and the bootstrap token."""
+        env = dict(os.environ)
+        env["WAIHU_ENDPOINTS"] = self.endpoints()
+        env["WAIHU_TOKEN_FILE"] = self.token_file
+        return env
 
     def create(self, wipe=True):
         if wipe and os.path.exists(self.dir):
             shutil.rmtree(self.dir)
         os.makedirs(self.dir, exist_ok=True)
+        self.write_secrets()
         for node in self.nodes:
             if self.tls:
                 self.tls_issue(node)

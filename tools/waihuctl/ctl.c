@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -71,6 +72,34 @@ int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
     return CTL_EXIT_USAGE;
 }
 
+/* The API token: $WAIHU_TOKEN, else the file named by $WAIHU_TOKEN_FILE (the cluster's
+ * bootstrap token file for administrators). */
+static int load_token(struct ctl *ctl)
+{
+    char buf[128] = "";
+    const char *tok = getenv("WAIHU_TOKEN");
+    const char *file = getenv("WAIHU_TOKEN_FILE");
+    if ((tok == NULL || tok[0] == '\0') && file != NULL && file[0] != '\0') {
+        FILE *f = fopen(file, "r");
+        if (f == NULL) {
+            ctl_errorf("WAIHU_TOKEN_FILE %s: cannot read", file);
+            return -1;
+        }
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) {
+            n--;
+        }
+        buf[n] = '\0';
+        tok = buf;
+    }
+    if (tok != NULL && tok[0] != '\0') {
+        snprintf(ctl->http.authorization, sizeof ctl->http.authorization,
+                 "Authorization: Bearer %.120s", tok);
+    }
+    return 0;
+}
+
 static int setup_globals(struct ctl *ctl)
 {
     const char *eps = ctl->endpoints_arg;
@@ -107,6 +136,9 @@ static int setup_globals(struct ctl *ctl)
     if (http_client_init(&ctl->http) != 0) {
         ctl_errorf("cannot initialise libcurl");
         return CTL_EXIT_FAIL;
+    }
+    if (load_token(ctl) != 0) {
+        return CTL_EXIT_USAGE;
     }
     ctl->client_id = ctl_random_u64();
     return -1;

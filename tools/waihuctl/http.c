@@ -48,6 +48,7 @@ int http_client_init(struct http_client *c)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return WAIHU_ENOMEM;
     }
+    c->authorization[0] = '\0';
     c->curl = curl_easy_init();
     if (c->curl == NULL) {
         curl_global_cleanup();
@@ -111,6 +112,12 @@ int http_request(struct http_client *c, const char *endpoint, const char *method
         goto out;
     }
     headers = h;
+    if (c->authorization[0] != '\0') {
+        if ((h = curl_slist_append(headers, c->authorization)) == NULL) {
+            goto out;
+        }
+        headers = h;
+    }
     if (id != NULL && id->client != 0) {
         snprintf(line, sizeof(line), "X-Waihu-Client: %" PRIu64, id->client);
         if ((h = curl_slist_append(headers, line)) == NULL) {

@@ -8,6 +8,7 @@
 
 struct http_client {
     void *curl; /* CURL *, reused so connections stay open */
+    char authorization[160]; /* "Authorization: Bearer ..." or "" */
 };
 
 struct http_response {
