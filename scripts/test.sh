@@ -29,6 +29,8 @@ step "integration under ASan+UBSan: test_cluster.py" "${asan_env[@]}" \
   timeout 900 python3 tests/integration/test_cluster.py TestBasics TestFaults.test_kill_leader_under_writes_loses_nothing
 step "integration under ASan+UBSan: test_membership.py" "${asan_env[@]}" \
   timeout 900 python3 tests/integration/test_membership.py
+step "integration under ASan+UBSan: test_customers.py" "${asan_env[@]}" \
+  timeout 900 python3 tests/integration/test_customers.py
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -164,7 +164,7 @@ static int check_token(struct api *a, const char *token, char *rl_key)
     free(v);
     int ok = t != NULL && t->secret_sha256.len == 32 &&
              auth_secret_equal(t->secret_sha256.data, secret) &&
-             (t->expires_ms == 0 || (uint64_t)t->expires_ms > clock_now_ms()) &&
+             (t->expires_ms == 0 || t->expires_ms > clock_wall_ms()) &&
              load_user(a, t->user, &a->who, NULL);
     if (t != NULL) {
         api_token__free_unpacked(t, NULL);
@@ -271,7 +271,7 @@ static void login_verified(uv_work_t *w, int status)
     t.user = l->name;
     t.secret_sha256.data = sha;
     t.secret_sha256.len = sizeof sha;
-    t.expires_ms = (int64_t)(clock_now_ms() + TOKEN_TTL_MS);
+    t.expires_ms = clock_wall_ms() + (int64_t)TOKEN_TTL_MS;
     uint8_t v[256];
     size_t n = api_token__pack(&t, v);
     char k[96];

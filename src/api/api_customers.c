@@ -77,7 +77,7 @@ static struct customer_ctx cctx(struct creq *c)
 {
     return (struct customer_ctx){.kr = c->a->keyring, .tenant_id = c->who.tenant_id,
                                  .default_country = c->country, .schema = c->schema,
-                                 .now_ms = (int64_t)clock_now_ms()};
+                                 .now_ms = clock_wall_ms()};
 }
 
 /* Reads a customer the caller may touch; NULL (and *raw untouched) otherwise. */
@@ -382,7 +382,7 @@ static void do_list(struct creq *c, bool counting)
     size_t plen = customer_tenant_prefix(0, c->who.tenant_id, prefix);
     customer_key(c->who.tenant_id, c->after, after);
     c->found = calloc(c->limit ? c->limit : 1, sizeof *c->found);
-    struct scan s = {.c = c, .now_ms = (int64_t)clock_now_ms(), .counting = counting};
+    struct scan s = {.c = c, .now_ms = clock_wall_ms(), .counting = counting};
     int rv = c->found ? store_scan(c->a->store, STORE_CF_CUSTOMER, prefix, plen,
                                    c->after ? after : NULL, c->after ? sizeof after : 0,
                                    scan_cb, &s)

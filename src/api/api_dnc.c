@@ -79,7 +79,7 @@ static void dnc_add(struct api *a, struct http_request *req)
     e.prefix = prefix ? (char *)prefix : "";
     e.reason = reason ? (char *)reason : "";
     e.added_by = a->who.user;
-    e.added_ms = (int64_t)clock_now_ms();
+    e.added_ms = clock_wall_ms();
     uint8_t v[512];
     size_t n = dnc_entry__pack(&e, v);
     struct store_mutation_builder *mb = store_mb_new();

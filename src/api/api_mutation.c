@@ -48,7 +48,7 @@ void api_audit_add(struct store_mutation_builder *mb, const struct auth_principa
     rec.action = (char *)action;
     rec.object = (char *)object;
     rec.detail = (char *)(detail ? detail : "");
-    rec.client_ms = (int64_t)clock_now_ms();
+    rec.client_ms = clock_wall_ms();
     size_t n = audit_record__get_packed_size(&rec);
     uint8_t *v = malloc(n ? n : 1);
     if (v == NULL) {

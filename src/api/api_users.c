@@ -296,7 +296,7 @@ static void user_create(struct api *a, struct http_request *req)
     w->u->format = 1;
     w->u->name = strdup(name);
     w->u->tenant_id = tenant;
-    w->u->created_ms = (int64_t)clock_now_ms();
+    w->u->created_ms = clock_wall_ms();
     w->a = a;
     w->req = req;
     w->who = a->who;
