@@ -1,0 +1,307 @@
+/* Waihu media: RTP anchoring between two call legs, recording, DTMF, silence and
+ * answering-machine detection, run by worker threads with their own libuv loops.
+ *
+ * Media knows nothing of SIP or of services: the dialer gives it addresses and
+ * codecs (from SDP) and gets events back. Three layers, each usable alone:
+ *  - pure codecs: RTP headers, G.711, RFC 4733 telephone-events;
+ *  - pure detectors and files: answering-machine detection (AMD), the encrypted
+ *    recording format (writer and reader);
+ *  - the engine: worker threads owning UDP sockets; the core loop talks to them
+ *    only by messages. See docs/media.md.
+ */
+#ifndef WAIHU_MEDIA_H
+#define WAIHU_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common.h"
+
+/* ---------------------------------------------------------------------------
+ * RTP (RFC 3550) headers. Pure functions.
+ * ------------------------------------------------------------------------- */
+
+#define MEDIA_RTP_HEADER_BYTES 12
+#define MEDIA_RTP_MAX_BYTES 1500
+
+struct media_rtp {
+    uint8_t payload_type; /* 0..127 */
+    uint8_t marker;       /* 0 or 1 */
+    uint16_t seq;
+    uint32_t timestamp;
+    uint32_t ssrc;
+    const uint8_t *payload; /* points into the parsed buffer (parse) or caller data (write) */
+    size_t payload_len;
+};
+
+/* Parses one RTP packet (version 2; CSRCs, header extension and padding are
+ * skipped). out->payload points into buf. Returns 0 or WAIHU_EINVAL. */
+WAIHU_API int media_rtp_parse(const uint8_t *buf, size_t len, struct media_rtp *out);
+
+/* Writes a 12-byte header then the payload of h into out (no CSRC, extension or
+ * padding). Returns 0, WAIHU_EINVAL (payload type > 127) or WAIHU_ETOOBIG. */
+WAIHU_API int media_rtp_write(const struct media_rtp *h, uint8_t *out, size_t out_size,
+                              size_t *out_len);
+
+/* ---------------------------------------------------------------------------
+ * G.711 (ITU-T G.711, mu-law and A-law). Pure functions.
+ * ------------------------------------------------------------------------- */
+
+enum media_codec { MEDIA_PCMU = 0, MEDIA_PCMA = 8 };
+
+WAIHU_API uint8_t media_ulaw_encode(int16_t linear);
+WAIHU_API int16_t media_ulaw_decode(uint8_t ulaw);
+WAIHU_API uint8_t media_alaw_encode(int16_t linear);
+WAIHU_API int16_t media_alaw_decode(uint8_t alaw);
+/* Direct code conversion (same result as decode then encode). */
+WAIHU_API uint8_t media_ulaw_to_alaw(uint8_t ulaw);
+WAIHU_API uint8_t media_alaw_to_ulaw(uint8_t alaw);
+
+/* Buffer forms; codec is MEDIA_PCMU or MEDIA_PCMA. in and out may alias for transcode. */
+WAIHU_API void media_g711_decode(enum media_codec codec, const uint8_t *in, size_t n,
+                                 int16_t *out);
+WAIHU_API void media_g711_encode(enum media_codec codec, const int16_t *in, size_t n,
+                                 uint8_t *out);
+WAIHU_API void media_g711_transcode(enum media_codec from, enum media_codec to,
+                                    const uint8_t *in, size_t n, uint8_t *out);
+
+/* ---------------------------------------------------------------------------
+ * RFC 4733 telephone-events (DTMF). Pure functions.
+ * ------------------------------------------------------------------------- */
+
+#define MEDIA_DTMF_EVENT_BYTES 4
+
+struct media_dtmf_event {
+    uint8_t event;     /* 0-9, 10 '*', 11 '#', 12-15 'A'-'D' (others parse but have no digit) */
+    uint8_t end;       /* E bit */
+    uint8_t volume;    /* 0..63, -dBm0 */
+    uint16_t duration; /* timestamp units */
+};
+
+/* Parses the first 4 bytes of a telephone-event payload (RFC 4733 allows
+ * several concatenated blocks: the first is the current event). Rejects
+ * payloads shorter than 4 bytes or with the reserved bit set.
+ * Returns 0 or WAIHU_EINVAL. */
+WAIHU_API int media_dtmf_event_parse(const uint8_t *buf, size_t len,
+                                     struct media_dtmf_event *out);
+/* Writes 4 bytes; returns 0 or WAIHU_EINVAL (volume > 63). */
+WAIHU_API int media_dtmf_event_write(const struct media_dtmf_event *ev,
+                                     uint8_t out[MEDIA_DTMF_EVENT_BYTES]);
+/* '0'-'9', '*', '#', 'A'-'D' for events 0-15, 0 otherwise. */
+WAIHU_API char media_dtmf_event_digit(uint8_t event);
+/* The event code of a digit (case-insensitive A-D), or -1. */
+WAIHU_API int media_dtmf_digit_event(char digit);
+
+/* ---------------------------------------------------------------------------
+ * Answering-machine detection. A pure detector in caller memory: feed it 8 kHz
+ * linear samples from the moment of answer; it decides within max_ms.
+ * ------------------------------------------------------------------------- */
+
+enum media_amd_result { MEDIA_AMD_UNDECIDED = 0, MEDIA_AMD_HUMAN, MEDIA_AMD_MACHINE };
+
+/* Why a decision was taken (for logs and the benchmark). */
+enum media_amd_reason {
+    MEDIA_AMD_R_NONE = 0,
+    MEDIA_AMD_R_SILENCE_AFTER_GREETING, /* short greeting then a pause: human */
+    MEDIA_AMD_R_LONG_GREETING,          /* continuous speech too long: machine */
+    MEDIA_AMD_R_MANY_WORDS,             /* too many words before a pause: machine */
+    MEDIA_AMD_R_BEEP,                   /* a tone of beep length: machine */
+    MEDIA_AMD_R_DEADLINE_SPEECH,        /* deadline reached while talking: machine */
+    MEDIA_AMD_R_DEADLINE_QUIET,         /* deadline reached, no speech or short: human */
+};
+
+struct media_amd_config {
+    uint32_t max_ms;                 /* decide by then (3000) */
+    float min_speech_dbm0;           /* floor of the speech threshold (-40) */
+    float speech_over_noise_db;      /* speech threshold above the noise floor (9) */
+    uint32_t min_word_ms;            /* shorter voiced runs are clicks (90) */
+    uint32_t between_words_ms;       /* a pause that separates words (70) */
+    uint32_t after_greeting_ms;      /* a pause this long after a short greeting: human (700) */
+    uint32_t max_greeting_ms;        /* a greeting longer than this: machine (1600) */
+    uint32_t max_words;              /* more words than this in the greeting: machine (5) */
+    uint32_t deadline_greeting_ms;   /* at the deadline, speech this long: machine (1100) */
+};
+
+/* Fills the defaults above (tuned on a tuning set, see docs/media.md). */
+WAIHU_API void media_amd_config_default(struct media_amd_config *cfg);
+
+struct media_amd;
+
+/* Allocates a detector; cfg is copied (NULL = defaults). Caller frees with
+ * media_amd_free. Returns 0 or WAIHU_ENOMEM / WAIHU_EINVAL. */
+WAIHU_API int media_amd_new(const struct media_amd_config *cfg, struct media_amd **out);
+WAIHU_API void media_amd_free(struct media_amd *amd);
+/* Feeds n samples; returns the decision so far (once decided it never changes). */
+WAIHU_API enum media_amd_result media_amd_feed(struct media_amd *amd, const int16_t *samples,
+                                               size_t n);
+/* Audio time (ms since the first sample) at which the decision was taken, and why. */
+WAIHU_API uint32_t media_amd_decided_ms(const struct media_amd *amd);
+WAIHU_API enum media_amd_reason media_amd_reason(const struct media_amd *amd);
+WAIHU_API const char *media_amd_reason_name(enum media_amd_reason r);
+
+/* ---------------------------------------------------------------------------
+ * Encrypted recordings. Stereo 16-bit 8 kHz PCM sealed with AES-256-GCM in
+ * chunks of at most one second; a crash loses at most the chunk being filled.
+ * Format in docs/media.md. Writer and reader are single-threaded objects.
+ * ------------------------------------------------------------------------- */
+
+#define MEDIA_REC_KEY_BYTES 32
+#define MEDIA_REC_RATE 8000
+#define MEDIA_REC_CHUNK_FRAMES 8000 /* one second */
+
+struct media_rec_writer;
+
+/* Creates path (must not exist: O_EXCL, mode 0600) and writes the file header.
+ * key is copied. Caller frees with media_rec_writer_close. Returns 0,
+ * WAIHU_EIO (errmsg says why), WAIHU_ENOMEM. errmsg may be NULL. */
+WAIHU_API int media_rec_writer_open(const char *path, const uint8_t key[MEDIA_REC_KEY_BYTES],
+                                    struct media_rec_writer **out, char *errmsg,
+                                    size_t errmsg_size);
+/* Appends n interleaved stereo frames (left = leg A, right = leg B); seals and
+ * writes a chunk each time a second of audio is complete. Returns 0 or WAIHU_EIO. */
+WAIHU_API int media_rec_writer_append(struct media_rec_writer *w, const int16_t *frames,
+                                      size_t n);
+/* Seals the partial chunk as the final one, closes and frees w (also on error).
+ * Returns 0 or WAIHU_EIO. */
+WAIHU_API int media_rec_writer_close(struct media_rec_writer *w);
+
+struct media_rec_info {
+    uint32_t chunks;     /* chunks that decrypted */
+    uint64_t frames;     /* stereo frames written to out */
+    int complete;        /* 1 when the final chunk was seen */
+    int truncated;       /* 1 when the file ends inside a chunk or without a final chunk */
+};
+
+/* Decrypts in_path to a standard WAV file at out_path (stereo, 16-bit, 8 kHz).
+ * A truncated file yields every complete chunk (info->truncated = 1, returns 0).
+ * Returns 0, WAIHU_EIO, WAIHU_ECORRUPT (bad magic/version, a tag fails, chunks
+ * out of order: out_path then holds the chunks before the bad one). */
+WAIHU_API int media_rec_decrypt(const char *in_path, const uint8_t key[MEDIA_REC_KEY_BYTES],
+                                const char *out_path, struct media_rec_info *info,
+                                char *errmsg, size_t errmsg_size);
+
+/* ---------------------------------------------------------------------------
+ * The engine: worker threads relaying RTP between the two legs of a session.
+ * Every media_engine_* and media_session_* function must be called on the loop
+ * given to media_engine_new; events are delivered on that loop.
+ * ------------------------------------------------------------------------- */
+
+enum media_leg { MEDIA_LEG_A = 0, MEDIA_LEG_B = 1 }; /* A: carrier side, B: agent side */
+
+enum media_dtmf_source { MEDIA_DTMF_RFC4733 = 0, MEDIA_DTMF_INBAND = 1 };
+
+struct media_leg_stats {
+    uint64_t packets_rx;      /* accepted RTP packets from the remote */
+    uint64_t packets_tx;      /* packets sent to the remote */
+    uint64_t wrong_source;    /* dropped: not from the remote address */
+    uint64_t malformed;       /* dropped: not RTP, or an unknown payload type */
+    int64_t lost;             /* RFC 3550 cumulative loss (may be negative with duplicates) */
+    double jitter_ms;         /* RFC 3550 interarrival jitter */
+};
+
+enum media_event_type {
+    MEDIA_EV_DTMF = 1,   /* a digit ended on a leg */
+    MEDIA_EV_SILENCE,    /* a leg stayed under -40 dBm0 for the configured time */
+    MEDIA_EV_AMD,        /* answering-machine detection decided */
+    MEDIA_EV_STATS,      /* periodic statistics of both legs */
+    MEDIA_EV_RECORDING,  /* recording stopped (err = 0) or failed (err < 0) */
+    MEDIA_EV_CLOSED,     /* last event of a session, with final stats; the handle dies after */
+};
+
+struct media_session;
+
+struct media_event {
+    enum media_event_type type;
+    struct media_session *session;
+    enum media_leg leg;
+    union {
+        struct {
+            char digit;
+            enum media_dtmf_source source;
+            uint32_t duration_ms;
+        } dtmf;
+        struct {
+            uint32_t seconds;
+        } silence;
+        struct {
+            enum media_amd_result result;
+            enum media_amd_reason reason;
+            uint32_t ms; /* audio time since amd start */
+        } amd;
+        struct {
+            int err;
+            uint64_t frames;
+        } recording;
+    } u;
+    struct media_leg_stats stats[2]; /* MEDIA_EV_STATS and MEDIA_EV_CLOSED */
+};
+
+struct media_engine;
+
+/* Called on the engine's loop. The event is valid during the call only. */
+typedef void (*media_event_cb)(struct media_engine *e, const struct media_event *ev,
+                               void *data);
+
+struct media_engine_config {
+    unsigned n_workers;    /* threads, >= 1 */
+    const char *bind_ip;   /* IPv4 literal for local RTP sockets; NULL = "127.0.0.1" */
+    uint16_t port_min;     /* even ports in [port_min, port_max] are used */
+    uint16_t port_max;
+    media_event_cb cb;
+    void *cb_data;
+};
+
+/* Starts the workers. Returns 0, WAIHU_EINVAL or WAIHU_ENOMEM / WAIHU_EIO. */
+WAIHU_API int media_engine_new(uv_loop_t *loop, const struct media_engine_config *cfg,
+                               struct media_engine **out);
+
+/* Stops and joins the workers (open recordings are sealed), frees every session
+ * without further events. The engine memory is released when the loop next runs
+ * its close callbacks: run the loop once more before uv_loop_close. */
+WAIHU_API void media_engine_free(struct media_engine *e);
+
+struct media_session_config {
+    uint32_t silence_s;          /* silence event after this many seconds per leg; 0 = off */
+    uint32_t stats_interval_ms;  /* periodic MEDIA_EV_STATS; 0 = off */
+    int inband_dtmf;             /* run the in-band DTMF detector on both legs */
+    void *data;                  /* caller data, see media_session_data */
+};
+
+/* Allocates two local RTP ports (one per leg) and hands the session to a
+ * worker. The engine owns the session: it stays valid until the MEDIA_EV_CLOSED
+ * callback returns. Returns 0, WAIHU_ENOSPACE (no free port), WAIHU_EIO,
+ * WAIHU_ENOMEM, WAIHU_ESHUTDOWN. */
+WAIHU_API int media_session_open(struct media_engine *e, const struct media_session_config *cfg,
+                                 struct media_session **out);
+
+/* Local RTP port of a leg (what goes into that leg's SDP). */
+WAIHU_API uint16_t media_session_port(const struct media_session *s, enum media_leg leg);
+WAIHU_API void *media_session_data(const struct media_session *s);
+
+/* Where a leg's remote sends from and receives at, and its payload types.
+ * Packets from any other address are dropped and counted. telephone_event_pt
+ * is 96..127, or -1 when the leg did not offer RFC 4733. Returns 0 or
+ * WAIHU_EINVAL (bad address, codec or payload type) / WAIHU_ENOMEM. */
+WAIHU_API int media_session_set_remote(struct media_session *s, enum media_leg leg,
+                                       const char *ip, uint16_t port, enum media_codec codec,
+                                       int telephone_event_pt);
+
+/* Starts recording both legs to path (encrypted with key, copied). Errors of the
+ * file come back as MEDIA_EV_RECORDING with err < 0. Returns 0 or WAIHU_ENOMEM. */
+WAIHU_API int media_session_record_start(struct media_session *s, const char *path,
+                                         const uint8_t key[MEDIA_REC_KEY_BYTES]);
+/* Seals and closes the recording; a MEDIA_EV_RECORDING event follows. */
+WAIHU_API int media_session_record_stop(struct media_session *s);
+
+/* Runs AMD on what leg receives from now on (call it at answer); one
+ * MEDIA_EV_AMD follows within cfg->max_ms of audio. cfg NULL = defaults. */
+WAIHU_API int media_session_amd_start(struct media_session *s, enum media_leg leg,
+                                      const struct media_amd_config *cfg);
+
+/* Stops relaying, closes sockets and any recording; MEDIA_EV_CLOSED follows
+ * (events already queued may still arrive before it). Do not call twice. */
+WAIHU_API void media_session_close(struct media_session *s);
+
+#endif
