@@ -16,6 +16,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 build/tools/waihuctl/waihuctl --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 cluster status
-echo "Try: build/tools/waihuctl/waihuctl settings put greeting hello; ... settings get greeting"
+echo "Try: WAIHU_TOKEN_FILE=run/secrets/bootstrap.token build/tools/waihuctl/waihuctl settings put greeting hello"
+echo "API token for curl: Authorization: Bearer \$(cat run/secrets/bootstrap.token) (docs/api-auth.md)"
 echo "Ctrl-C stops the cluster (data stays under run/)."
 wait $pid
