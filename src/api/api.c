@@ -149,7 +149,8 @@ static void dispatch(struct api *a, struct http_request *req)
     }
     if (api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
         api_route_users(a, req, method, path) || api_route_customers(a, req, method, path) ||
-        api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path)) {
+        api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
+        api_route_imports(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -214,6 +215,9 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     a->loop = loop;
     a->cluster = c;
     a->store = s;
+    if (conf->import_dir != NULL) {
+        snprintf(a->import_dir, sizeof a->import_dir, "%s", conf->import_dir);
+    }
     int rv = api_auth_init(a, conf, errmsg);
     if (rv != 0) {
         api_auth_close(a);
@@ -239,6 +243,7 @@ struct stop_ctx {
 static void http_stopped(void *data)
 {
     struct stop_ctx *s = data;
+    api_import_close(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

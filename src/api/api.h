@@ -20,6 +20,9 @@ struct api_config {
     const char *master_key_file;
     unsigned rate_limit_per_s;     /* per token; 0 = default 200 */
     unsigned rate_limit_burst;     /* 0 = default 400 */
+    /* Directory whose CSV files POST /v1/imports may read (by plain file name); "" = no
+     * imports. */
+    const char *import_dir;
 };
 
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */

@@ -36,6 +36,7 @@ struct api {
     bool keyring_ready;
     bool key_creating;
     struct key_waiter *key_waiters;
+    char import_dir[400]; /* "" = imports disabled */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -52,7 +53,7 @@ int api_client_seq(struct api *a, struct http_request *req, uint64_t *client_id,
                    uint64_t *seq);
 
 /* Submits a Mutation (takes ownership of mb) with the request's client/seq headers
- * (0 = none); cb gets the cluster status and result. */
+ * (0 = none); cb gets the cluster status and result (NULL: only failures are logged). */
 void api_submit_mutation(struct api *a, struct store_mutation_builder *mb, uint64_t client_id,
                          uint64_t seq, cluster_submit_cb cb, void *data);
 /* Answers a failed submit (status != 0 or r->code != 0) with the right 4xx/5xx; what
@@ -100,6 +101,10 @@ bool api_route_dnc(struct api *a, struct http_request *req, const char *method,
                    const char *path);
 bool api_route_audit(struct api *a, struct http_request *req, const char *method,
                      const char *path);
+bool api_route_imports(struct api *a, struct http_request *req, const char *method,
+                       const char *path);
+/* Frees finished import jobs at stop. */
+void api_import_close(struct api *a);
 
 /* Authenticates the request into a->who: 1 ok; 0 answered (401, 429); -1 (only when
  * !final) the token id is unknown here, perhaps not applied yet: retry after a read

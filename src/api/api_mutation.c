@@ -5,9 +5,20 @@
 
 #include "api_internal.h"
 
+static void ignore_result(void *data, int status, const struct store_result *r)
+{
+    (void)data, (void)r;
+    if (status != 0) {
+        LOG_W("api", "background write failed: %s", waihu_strerror(status));
+    }
+}
+
 void api_submit_mutation(struct api *a, struct store_mutation_builder *mb, uint64_t client_id,
                          uint64_t seq, cluster_submit_cb cb, void *data)
 {
+    if (cb == NULL) {
+        cb = ignore_result;
+    }
     uint8_t *buf;
     size_t len;
     store_mb_pack(mb, client_id, seq, &buf, &len);

@@ -63,6 +63,8 @@ static const struct opt opts[] = {
     {"api.bootstrap_token_file", "--bootstrap-token-file", OPT_STR,
      offsetof(struct waihud_config, bootstrap_token_file), SZ(bootstrap_token_file), "", 0, 0,
      "file with the bootstrap token (cluster administration, tenants, first users)"},
+    {"api.import_dir", "--import-dir", OPT_STR, offsetof(struct waihud_config, import_dir),
+     SZ(import_dir), "", 0, 0, "directory of CSV files that POST /v1/imports may read"},
     {"api.rate_limit_per_s", "--rate-limit-per-s", OPT_UINT,
      offsetof(struct waihud_config, rate_limit_per_s), 0, "200", 1, 1000000,
      "requests per second allowed per API token (429 above)"},

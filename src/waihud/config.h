@@ -12,6 +12,7 @@ struct waihud_config {
     uint64_t min_free_bytes;
     char bootstrap_token_file[400];
     char master_key_file[400];
+    char import_dir[400];
     unsigned rate_limit_per_s;
     unsigned rate_limit_burst;
 };

@@ -289,6 +289,48 @@ class CustomerApiTest(unittest.TestCase):
                 if s == 404:
                     self.assertNotIn("no route", body["error"]["message"], (method, path))
 
+    def test_import_csv_with_bad_rows(self):
+        lines = ["Name,Mobile,Tags,Industry,Size"]
+        for i in range(60):
+            lines.append("Imported %d,139%08d,imp_batch;vip,education,%d" % (i, 20000000 + i, i))
+        bad = {62: "phone", 63: "phone", 64: "size"}
+        lines.append("Bad Phone,12345,imp_batch,education,1")         # line 62
+        lines.append("Bad Phone 2,not a number,imp_batch,retail,1")   # line 63
+        lines.append("Bad Size,13900000001,imp_batch,retail,big")     # line 64
+        lines.append("Dup,139%08d,imp_batch,retail,1" % 20000000)      # line 65: duplicate phone
+        lines.append('Broken "quote,13900000002,imp_batch,retail,1')  # line 66: stray quote
+        lines.append("=cmd|' /C calc'!A0,13900000003,imp_batch,retail,2")  # formula: kept as text
+        with open(os.path.join(self.c.import_dir, "leads.csv"), "w") as f:
+            f.write("\r\n".join(lines) + "\r\n")
+        a = self.api["supa"]
+        s, job = a.call("POST", "/v1/imports", {"file": "leads.csv", "mapping": {
+            "Name": "name", "Mobile": "phone", "Tags": "tags", "Industry": "industry", "Size": "size"}})
+        self.assertEqual(s, 202, job)
+
+        def done():
+            s, doc = a.call("GET", "/v1/imports/" + job["id"])
+            return doc if s == 200 and doc["state"] != "running" else None
+        doc = self.c.wait(done, timeout=60, what="import finished")
+        self.assertEqual(doc["state"], "done", doc)
+        self.assertEqual((doc["rows_ok"], doc["rows_failed"], doc["duplicates"]), (61, 4, 1), doc)
+        self.assertEqual(doc["bytes_done"], doc["bytes_total"])
+        s, errs = a.call("GET", "/v1/imports/%s/errors" % job["id"])
+        by_line = {e["line"]: e for e in errs["errors"]}
+        self.assertEqual(sorted(by_line), [62, 63, 64, 66], errs)
+        for line, field in bad.items():
+            self.assertEqual(by_line[line].get("column"), field, by_line[line])
+        self.assertIn("quote", by_line[66]["reason"], by_line[66])
+        from urllib.parse import quote
+        s, cnt = a.call("GET", "/v1/customers/count?filter=" + quote("tag:imp_batch"))
+        self.assertEqual(cnt["count"], 61)
+        # Imported customers land in the supervisor's department, encrypted like the rest.
+        s, page = self.api["supb"].call("GET", "/v1/customers/count?filter=" + quote("tag:imp_batch"))
+        self.assertEqual(page["count"], 0)
+        # Bad requests: unknown file, path tricks, agents.
+        self.assertEqual(a.call("POST", "/v1/imports", {"file": "missing.csv", "mapping": {"A": "name"}})[0], 404)
+        self.assertEqual(a.call("POST", "/v1/imports", {"file": "../secrets/master.key", "mapping": {"A": "name"}})[0], 400)
+        self.assertEqual(self.api["agent1"].call("POST", "/v1/imports", {"file": "leads.csv", "mapping": {"A": "name"}})[0], 403)
+
     def test_zz_encrypted_at_rest(self):
         """Runs last (name order): the known name and phone appear in no file."""
         self.create("admin1", {"name": NAME, "phone": PHONE_NATIONAL, "address": NAME + "路1号",

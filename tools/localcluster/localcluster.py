@@ -74,7 +74,8 @@ class Node:
                         % (self.tls_cert, self.tls_key, c.tls_ca_file("ca")))
             f.write('};\n')
             f.write('log = { level = "%s"; };\n' % c.log_level)
-            f.write('api = { bootstrap_token_file = "%s"; };\n' % c.token_file)
+            f.write('api = { bootstrap_token_file = "%s"; import_dir = "%s"; };\n'
+                    % (c.token_file, c.import_dir))
             f.write('customer = { master_key_file = "%s"; };\n' % c.master_key_file)
 
     def start(self):
@@ -158,6 +159,11 @@ class Cluster:
         return os.path.join(self.dir, "secrets", "bootstrap.token")
 
     @property
+    def import_dir(self):
+        """CSV files here can be imported by name (POST /v1/imports)."""
+        return os.path.join(self.dir, "imports")
+
+    @property
     def master_key_file(self):
         return os.path.join(self.dir, "secrets", "master.key")
 
@@ -165,6 +171,7 @@ class Cluster:
         """The bootstrap token (cluster administration) and the master key that wraps
         customer data keys: the same files for every node, readable by root only."""
         os.makedirs(os.path.dirname(self.token_file), exist_ok=True)
+        os.makedirs(self.import_dir, exist_ok=True)
         if not os.path.exists(self.token_file):
             for path, text in ((self.token_file, secrets.token_hex(24)),
                                (self.master_key_file, secrets.token_hex(32))):
