@@ -362,9 +362,14 @@ class RateLimitTest(unittest.TestCase):
         c.nodes[0].extra_args = ["--rate-limit-per-s", "2", "--rate-limit-burst", "5"]
         try:
             c.start()
-            c.wait_ready()
+            node = c.wait_ready()
+            assert node.request("POST", "/v1/tenants", {"id": 1, "name": "t", "default_country": "CN"})[0] == 201
+            assert node.request("POST", "/v1/users", {"username": "u", "password": PASSWORD,
+                                                      "role": "admin", "tenant_id": 1})[0] == 201
+            s, doc = node.request("POST", "/v1/auth/login", {"username": "u", "password": PASSWORD})
+            user = Api(node, doc["token"])
             start = time.monotonic()
-            answers = [c.nodes[0].request("GET", "/v1/cluster") for _ in range(20)]
+            answers = [user.call("GET", "/v1/cluster") for _ in range(20)]
             elapsed = time.monotonic() - start
             codes = [s for s, _ in answers]
             self.assertIn(429, codes, codes)
