@@ -86,6 +86,8 @@ def main():
         elapsed = time.monotonic() - t0
         log("import %s: %d ok, %d failed, %d duplicates in %.1f s" %
             (doc["state"], doc["rows_ok"], doc["rows_failed"], doc["duplicates"], elapsed))
+        for e in doc.get("first_errors", [])[:5]:
+            log("  error: line %s column %s: %s" % (e["line"], e.get("column"), e["reason"]))
         rows_per_s = (doc["rows_ok"] + doc["rows_failed"] + doc["duplicates"]) / elapsed
         rss = [rss_peak_kib(n.proc.pid) // 1024 for n in c.nodes]
         log("peak RSS per node (MiB): %s" % rss)

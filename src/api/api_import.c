@@ -2,8 +2,8 @@
  * POST /v1/imports {"file", "mapping": {"CSV column": "field"}, "encoding"}
  * GET /v1/imports/{id} (progress), GET /v1/imports/{id}/errors.
  * The file is read and parsed in the uv thread pool (csvreader, constant memory); rows
- * are sealed and submitted on the loop as Mutations with (job client id, line number),
- * so a retried row applies once. A phone already present is counted as a duplicate
+ * are sealed and submitted on the loop as Mutations, each with its own dedup identity
+ * (from the job and the line), re-sent after a timeout: a row applies once. A phone already present is counted as a duplicate
  * (policy "skip"). docs/api-customers.md "Bulk import". */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_internal.h"
@@ -137,6 +138,19 @@ static int on_row(void *ctx, const struct csvreader_row *row)
                 break;
             }
             json_object_set_new(fields, f->name, json_real(d));
+        } else if (strcmp(f->type, "date") == 0) {
+            /* Spreadsheets often carry a time of day: a date field keeps the day. */
+            int64_t unix_s;
+            if (fieldcheck_date(f->name, c->value, &unix_s, NULL, p->err, sizeof p->err)) {
+                snprintf(p->field, sizeof p->field, "%s", f->name);
+                break;
+            }
+            char day[16];
+            time_t t = (time_t)unix_s;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+            json_object_set_new(fields, f->name, json_string(day));
         } else {
             json_object_set_new(fields, f->name, json_stringn(c->value, c->len));
         }
@@ -205,28 +219,60 @@ static void job_finish(struct import_job *j, enum job_state state)
     LOG_I("api", "import %s: %s", j->id, detail);
 }
 
+/* One row in flight. Its command carries its own dedup identity (job client id mixed
+ * with the line, seq 1), so re-sending it after a timeout or a leader change applies it
+ * at most once, whatever happened to other rows. */
+#define ROW_RETRIES 20
+#define ROW_RETRY_MS 200
+
 struct row_ctx {
     struct import_job *j;
     uint64_t line;
+    uint8_t *cmd;
+    size_t cmd_len;
+    unsigned attempts;
+    uv_timer_t timer;
 };
+
+static void row_done(void *data, int status, const struct store_result *r);
+
+static void row_free(uv_handle_t *h)
+{
+    struct row_ctx *rc = h->data;
+    struct import_job *j = rc->j;
+    free(rc->cmd);
+    free(rc);
+    if (--j->in_flight == 0) {
+        job_next(j);
+    }
+}
+
+static void row_resend(uv_timer_t *t)
+{
+    struct row_ctx *rc = t->data;
+    rc->attempts++;
+    cluster_submit(rc->j->a->cluster, rc->cmd, rc->cmd_len, row_done, rc);
+}
 
 static void row_done(void *data, int status, const struct store_result *r)
 {
     struct row_ctx *rc = data;
     struct import_job *j = rc->j;
+    if ((status == WAIHU_ETIMEDOUT || status == WAIHU_EUNAVAILABLE) &&
+        rc->attempts < ROW_RETRIES) {
+        uv_timer_start(&rc->timer, row_resend, ROW_RETRY_MS, 0);
+        return;
+    }
     if (status != 0) {
         add_error(j, rc->line, NULL, waihu_strerror(status));
-    } else if (r->code == 0 || r->code == WAIHU_ESTALE) {
-        j->rows_ok++; /* ESTALE: this line was already imported by an earlier attempt */
+    } else if (r->code == 0) {
+        j->rows_ok++;
     } else if (r->code == WAIHU_ECONFLICT && r->failed_condition >= 2) {
         j->duplicates++;
     } else {
         add_error(j, rc->line, NULL, waihu_strerror(r->code));
     }
-    free(rc);
-    if (--j->in_flight == 0) {
-        job_next(j);
-    }
+    uv_close((uv_handle_t *)&rc->timer, row_free);
 }
 
 static void submit_rows(struct import_job *j)
@@ -261,14 +307,19 @@ static void submit_rows(struct import_job *j)
         struct store_mutation_builder *mb = store_mb_new();
         customer_mutation_put(mb, NULL, NULL, 0, rec);
         customer_record_free(rec);
-        struct row_ctx *rc = malloc(sizeof *rc);
+        struct row_ctx *rc = calloc(1, sizeof *rc);
         if (rc == NULL) {
             waihu_fatal("api", "import: out of memory");
         }
         rc->j = j;
         rc->line = p->line;
+        uint64_t client = (j->client_id ^ (p->line * 0x9E3779B97F4A7C15ULL)) | 1;
+        store_mb_pack(mb, client, 1, &rc->cmd, &rc->cmd_len);
+        store_mb_free(mb);
+        uv_timer_init(j->a->loop, &rc->timer);
+        rc->timer.data = rc;
         j->in_flight++;
-        api_submit_mutation(j->a, mb, j->client_id, p->line, row_done, rc);
+        cluster_submit(j->a->cluster, rc->cmd, rc->cmd_len, row_done, rc);
     }
     j->n_rows = 0;
 }
