@@ -167,11 +167,9 @@ static void check_free_space(struct store *s, uint64_t index)
     }
 }
 
-void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index)
+/* After an apply's write: the index moves, or the node stops. */
+static void committed(struct store *s, uint64_t index, char *err)
 {
-    char *err = NULL;
-    check_free_space(s, index);
-    rocksdb_write(s->db, s->wopts, b, &err);
     if (err != NULL) {
         /* Raft has committed this entry; continuing would let the log run ahead. A full
          * or failing disk is an operating condition, not a bug: exit without a core. */
@@ -180,6 +178,14 @@ void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index
         exit(classify(err) == WAIHU_ECORRUPT ? 3 : 1);
     }
     s->applied_index = index;
+}
+
+void store_batch_commit(struct store *s, rocksdb_writebatch_t *b, uint64_t index)
+{
+    char *err = NULL;
+    check_free_space(s, index);
+    rocksdb_write(s->db, s->wopts, b, &err);
+    committed(s, index, err);
 }
 
 void store_batch_wi_applied(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index)
@@ -195,12 +201,7 @@ void store_batch_wi_commit(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t
     char *err = NULL;
     check_free_space(s, index);
     rocksdb_write_writebatch_wi(s->db, s->wopts, b, &err);
-    if (err != NULL) {
-        LOG_E("store", "apply %llu: write %s: %s; stopping this node",
-              (unsigned long long)index, s->dir, err);
-        exit(classify(err) == WAIHU_ECORRUPT ? 3 : 1);
-    }
-    s->applied_index = index;
+    committed(s, index, err);
 }
 
 /* Barriers and configuration changes touch no record: the index moves in memory only
