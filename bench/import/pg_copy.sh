@@ -8,7 +8,7 @@
 # Creates a throwaway cluster in a temp dir as the unprivileged user "nobody" (we run
 # as root), listening on a unix socket in that dir only (no TCP), times one
 # `COPY customers FROM 'FILE' (FORMAT csv, HEADER)`, prints figures as key=value with
-# pg_copy_rows_per_s=<n> on the last line, then stops and removes the cluster.
+# pg_copy_rows_per_s=<n>, then "RESULT pg_copy_rows_per_s=<n>" on the last line; stops and removes the cluster.
 # COPY stops at the first bad row (PostgreSQL 15 has no ON_ERROR), so feed it a file
 # generated without defects (gen_customers.py with no --*-rate options).
 set -euo pipefail
@@ -81,3 +81,4 @@ echo "rows=$rows"
 printf 'pg_copy_seconds=%.3f\n' "$secs"
 echo "table_size=$(psql -t -A -c "SELECT pg_size_pretty(pg_total_relation_size('customers'))")"
 awk -v r="$rows" -v s="$secs" 'BEGIN { printf "pg_copy_rows_per_s=%.0f\n", r / s }'
+awk -v r="$rows" -v s="$secs" 'BEGIN { printf "RESULT pg_copy_rows_per_s=%.0f\n", r / s }'
