@@ -4,6 +4,7 @@
 #define WAIHU_COMMON_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define WAIHU_API __attribute__((visibility("default")))
@@ -58,6 +59,17 @@ WAIHU_API uint64_t clock_now_ms(void);
 WAIHU_API int64_t clock_wall_ms(void);
 /* Replace both clocks (NULL restores the real ones). Test-only. */
 WAIHU_API void clock_set_source(uint64_t (*now_ms)(void), int64_t (*wall_ms)(void));
+
+/* AES-256-GCM (12-byte nonce, 16-byte tag) over len bytes of in into out (same length):
+ * enc=1 seals and writes tag, enc=0 opens and checks it. Returns 0, WAIHU_ECORRUPT (tag
+ * mismatch), WAIHU_ETOOBIG, WAIHU_ENOMEM or WAIHU_EIO. Any thread. */
+#define AES256GCM_KEY_BYTES 32
+#define AES256GCM_NONCE_BYTES 12
+#define AES256GCM_TAG_BYTES 16
+WAIHU_API int aes256gcm_run(int enc, const uint8_t key[AES256GCM_KEY_BYTES],
+                            const uint8_t nonce[AES256GCM_NONCE_BYTES], const uint8_t *aad,
+                            size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                            uint8_t tag[AES256GCM_TAG_BYTES]);
 
 struct sockaddr_in;
 /* Parses "a.b.c.d:port" (IPv4 literal, port 0..65535); returns 0 or WAIHU_EINVAL. */

@@ -44,41 +44,10 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* One AES-256-GCM operation; enc=1 writes the tag, enc=0 checks it.
- * Returns 0, WAIHU_ECORRUPT (tag mismatch) or WAIHU_EIO. */
-static int gcm(int enc, const uint8_t key[FIELDCRYPT_KEY_BYTES], const uint8_t *nonce,
-               const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-               uint8_t tag[FIELDCRYPT_TAG_BYTES])
-{
-    int rv = WAIHU_EIO, outl = 0;
-    if (len > (size_t)INT32_MAX || aad_len > (size_t)INT32_MAX)
-        return WAIHU_ETOOBIG;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL)
-        return WAIHU_ENOMEM;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1)
-        goto out;
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FIELDCRYPT_NONCE_BYTES, NULL) != 1)
-        goto out;
-    if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
-        goto out;
-    if (aad_len > 0 && EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
-        goto out;
-    if (len > 0 && EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1)
-        goto out;
-    if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, FIELDCRYPT_TAG_BYTES, tag) != 1)
-        goto out;
-    if (EVP_CipherFinal_ex(ctx, out + len, &outl) != 1) {
-        rv = enc ? WAIHU_EIO : WAIHU_ECORRUPT;
-        goto out;
-    }
-    if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, FIELDCRYPT_TAG_BYTES, tag) != 1)
-        goto out;
-    rv = 0;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rv;
-}
+/* Field sizes are the shared AES-256-GCM helper's (src/common/aead.c). */
+_Static_assert(FIELDCRYPT_KEY_BYTES == AES256GCM_KEY_BYTES, "key size");
+_Static_assert(FIELDCRYPT_NONCE_BYTES == AES256GCM_NONCE_BYTES, "nonce size");
+_Static_assert(FIELDCRYPT_TAG_BYTES == AES256GCM_TAG_BYTES, "tag size");
 
 int fieldcrypt_key_generate(uint8_t key[FIELDCRYPT_KEY_BYTES])
 {
@@ -103,7 +72,7 @@ int fieldcrypt_key_wrap(const uint8_t master_key[FIELDCRYPT_KEY_BYTES], uint32_t
     if (RAND_bytes(out + 5, FIELDCRYPT_NONCE_BYTES) != 1)
         return WAIHU_EIO;
     size_t aad_len = wrap_aad(aad, out);
-    return gcm(1, master_key, out + 5, aad, aad_len, data_key, FIELDCRYPT_KEY_BYTES,
+    return aes256gcm_run(1, master_key, out + 5, aad, aad_len, data_key, FIELDCRYPT_KEY_BYTES,
                out + FIELDCRYPT_HEADER_BYTES,
                out + FIELDCRYPT_HEADER_BYTES + FIELDCRYPT_KEY_BYTES);
 }
@@ -119,7 +88,7 @@ int fieldcrypt_key_unwrap(const uint8_t master_key[FIELDCRYPT_KEY_BYTES],
         return WAIHU_ECORRUPT;
     memcpy(tag, wrapped + FIELDCRYPT_HEADER_BYTES + FIELDCRYPT_KEY_BYTES, sizeof(tag));
     size_t aad_len = wrap_aad(aad, wrapped);
-    int rv = gcm(0, master_key, wrapped + 5, aad, aad_len, wrapped + FIELDCRYPT_HEADER_BYTES,
+    int rv = aes256gcm_run(0, master_key, wrapped + 5, aad, aad_len, wrapped + FIELDCRYPT_HEADER_BYTES,
                  FIELDCRYPT_KEY_BYTES, data_key, tag);
     if (rv != 0) {
         OPENSSL_cleanse(data_key, FIELDCRYPT_KEY_BYTES);
@@ -222,7 +191,7 @@ int fieldcrypt_seal(const struct fieldcrypt_keyring *kr, const struct fieldcrypt
     size_t ad_len = field_aad(ad, aad, out);
     if (ad_len == 0)
         return WAIHU_EINVAL;
-    int rv = gcm(1, k->key, out + 5, ad, ad_len, plain, plain_len, out + FIELDCRYPT_HEADER_BYTES,
+    int rv = aes256gcm_run(1, k->key, out + 5, ad, ad_len, plain, plain_len, out + FIELDCRYPT_HEADER_BYTES,
                  out + FIELDCRYPT_HEADER_BYTES + plain_len);
     if (rv != 0)
         return rv;
@@ -258,7 +227,7 @@ int fieldcrypt_open(const struct fieldcrypt_keyring *kr, const struct fieldcrypt
     if (ad_len == 0)
         return WAIHU_EINVAL;
     memcpy(tag, sealed + FIELDCRYPT_HEADER_BYTES + len, sizeof(tag));
-    rv = gcm(0, k->key, sealed + 5, ad, ad_len, sealed + FIELDCRYPT_HEADER_BYTES, len, out, tag);
+    rv = aes256gcm_run(0, k->key, sealed + 5, ad, ad_len, sealed + FIELDCRYPT_HEADER_BYTES, len, out, tag);
     if (rv != 0) {
         OPENSSL_cleanse(out, len);
         return rv;

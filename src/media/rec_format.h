@@ -40,10 +40,8 @@ static inline uint32_t rec_get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* AES-256-GCM over one chunk; enc=1 writes tag, enc=0 checks it.
- * Returns 0, WAIHU_ECORRUPT (tag mismatch), WAIHU_ENOMEM or WAIHU_EIO. */
-int rec_gcm(int enc, const uint8_t key[MEDIA_REC_KEY_BYTES], const uint8_t nonce[REC_NONCE_BYTES],
-            const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-            uint8_t tag[REC_TAG_BYTES]);
+/* Chunks are sealed with aes256gcm_run (src/common): the sizes must agree. */
+_Static_assert(REC_NONCE_BYTES == AES256GCM_NONCE_BYTES, "recording nonce size");
+_Static_assert(REC_TAG_BYTES == AES256GCM_TAG_BYTES, "recording tag size");
 
 #endif

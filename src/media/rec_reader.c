@@ -84,7 +84,7 @@ static int next_chunk(struct reader *r, const uint8_t *key, uint32_t index,
     rec_put32(nonce + REC_SALT_BYTES, index);
     memcpy(aad, r->header, REC_HEADER_BYTES);
     memcpy(aad + REC_HEADER_BYTES, ch, REC_CHUNK_HEADER_BYTES);
-    int rv = rec_gcm(0, key, nonce, aad, sizeof(aad), ct, len, r->plain, ct + len);
+    int rv = aes256gcm_run(0, key, nonce, aad, sizeof(aad), ct, len, r->plain, ct + len);
     if (rv != 0) {
         snprintf(errmsg, size, "%s: chunk %u: %s", path, index,
                  rv == WAIHU_ECORRUPT ? "authentication failed (wrong key or altered)"

@@ -86,7 +86,7 @@ static int seal(struct media_rec_writer *w, int final)
     memcpy(aad, w->header, REC_HEADER_BYTES);
     memcpy(aad + REC_HEADER_BYTES, ch, REC_CHUNK_HEADER_BYTES);
     uint8_t *ct = ch + REC_CHUNK_HEADER_BYTES;
-    int rv = rec_gcm(1, w->key, nonce, aad, sizeof(aad), w->plain, w->fill_bytes, ct,
+    int rv = aes256gcm_run(1, w->key, nonce, aad, sizeof(aad), w->plain, w->fill_bytes, ct,
                      ct + w->fill_bytes);
     if (rv != 0)
         return rv;
