@@ -35,6 +35,13 @@ def rss_peak_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User+system CPU seconds of a process so far (robust to a noisy machine)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1000000)
@@ -71,6 +78,7 @@ def main():
         assert s == 200, doc
         mapping = {h: h for h in ("name", "phone", "city", "address", "industry", "company_size",
                                   "signup_date", "budget", "notes", "tags")}
+        cpu0 = [cpu_seconds(n.proc.pid) for n in c.nodes]
         t0 = time.monotonic()
         s, job = api("POST", "/v1/imports", {"file": "customers.csv", "mapping": mapping})
         assert s == 202, job
@@ -89,6 +97,10 @@ def main():
         for e in doc.get("first_errors", [])[:5]:
             log("  error: line %s column %s: %s" % (e["line"], e.get("column"), e["reason"]))
         rows_per_s = (doc["rows_ok"] + doc["rows_failed"] + doc["duplicates"]) / elapsed
+        cpu = [cpu_seconds(n.proc.pid) - c0 for n, c0 in zip(c.nodes, cpu0)]
+        rows = max(1, doc["rows_ok"] + doc["rows_failed"] + doc["duplicates"])
+        log("CPU per row (us) by node: %s (all nodes: %.0f)" %
+            (["%.0f" % (x * 1e6 / rows) for x in cpu], sum(cpu) * 1e6 / rows))
         rss = [rss_peak_kib(n.proc.pid) // 1024 for n in c.nodes]
         log("peak RSS per node (MiB): %s" % rss)
         page, count = [], []

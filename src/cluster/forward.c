@@ -49,7 +49,7 @@ struct pending {
     cluster_read_cb read_cb;
     void *data;
     uint64_t start_ms;
-    struct pending *next;
+    struct pending *next, *prev;
 };
 
 struct forwarder {
@@ -59,7 +59,10 @@ struct forwarder {
     struct fconn *leader;     /* client connection, NULL if none */
     uint64_t leader_id;
     uint64_t warned_leader;   /* last leader whose connect failure was logged */
-    struct pending *pending;  /* requests sent or queued on the client connection */
+    /* Requests sent or queued on the client connection, oldest first: answers come
+     * back roughly in order, so a lookup from the head is short (a bulk import keeps
+     * thousands in flight). */
+    struct pending *pending, *pending_tail;
     uint8_t *outbox;          /* frames waiting for connect */
     size_t outlen;
     uint64_t next_id;
@@ -168,11 +171,13 @@ static void served_submit_cb(void *data, int status, const struct store_result *
     be64_put(p, (uint64_t)(int64_t)status);
     be64_put(p + 8, r->version);
     be64_put(p + 16, r->current_version);
-    /* code in a 4th word, the failed mutation condition in a 5th (older nodes send 32) */
-    uint8_t q[40];
+    /* code in a 4th word, the failed mutation condition in a 5th, a batch's applied and
+     * conflicting item counts in a 6th (older nodes send 32 or 40 bytes) */
+    uint8_t q[48];
     memcpy(q, p, 24);
     be64_put(q + 24, (uint64_t)(int64_t)r->code);
     be64_put(q + 32, r->failed_condition);
+    be64_put(q + 40, (uint64_t)r->applied << 32 | r->conflicts);
     conn_send(s->f, F_RESULT, s->id, q, sizeof q);
     conn_unref(s->f);
     free(s);
@@ -274,10 +279,10 @@ static void serve_frame(struct fconn *f, int type, uint64_t id, const uint8_t *p
 
 static struct pending *take_pending(struct forwarder *fw, uint64_t id)
 {
-    for (struct pending **p = &fw->pending; *p != NULL; p = &(*p)->next) {
-        if ((*p)->id == id) {
-            struct pending *x = *p;
-            *p = x->next;
+    for (struct pending *x = fw->pending; x != NULL; x = x->next) {
+        if (x->id == id) {
+            *(x->prev ? &x->prev->next : &fw->pending) = x->next;
+            *(x->next ? &x->next->prev : &fw->pending_tail) = x->prev;
             return x;
         }
     }
@@ -291,12 +296,15 @@ static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *
     if (pd == NULL) {
         return;
     }
-    if (type == F_RESULT && (n == 32 || n == 40) && pd->type == F_SUBMIT) {
+    if (type == F_RESULT && (n == 32 || n == 40 || n == 48) && pd->type == F_SUBMIT) {
         int status = (int)(int64_t)be64_get(p);
+        uint64_t counts = n == 48 ? be64_get(p + 40) : 0;
         struct store_result r = {.code = (int)(int64_t)be64_get(p + 24),
                                  .version = be64_get(p + 8),
                                  .current_version = be64_get(p + 16),
-                                 .failed_condition = n == 40 ? (uint32_t)be64_get(p + 32) : 0};
+                                 .failed_condition = n >= 40 ? (uint32_t)be64_get(p + 32) : 0,
+                                 .applied = (uint32_t)(counts >> 32),
+                                 .conflicts = (uint32_t)counts};
         if (status == 0) {
             submit_record_latency(c, pd->start_ms);
         }
@@ -372,6 +380,7 @@ static void fail_pending(struct forwarder *fw)
 {
     struct pending *p = fw->pending;
     fw->pending = NULL;
+    fw->pending_tail = NULL;
     while (p != NULL) {
         struct pending *next = p->next;
         if (p->type == F_SUBMIT) {
@@ -491,8 +500,10 @@ static int client_send(struct cluster *c, int type, const uint8_t *payload, size
     pd->id = ++fw->next_id;
     pd->type = type;
     pd->start_ms = clock_now_ms();
-    pd->next = fw->pending;
-    fw->pending = pd;
+    pd->next = NULL;
+    pd->prev = fw->pending_tail;
+    *(fw->pending_tail ? &fw->pending_tail->next : &fw->pending) = pd;
+    fw->pending_tail = pd;
     if (f->connected) {
         conn_send(f, type, pd->id, payload, n);
         return 0;

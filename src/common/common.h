@@ -71,6 +71,11 @@ WAIHU_API int aes256gcm_run(int enc, const uint8_t key[AES256GCM_KEY_BYTES],
                             size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
                             uint8_t tag[AES256GCM_TAG_BYTES]);
 
+/* Cryptographically random bytes (OpenSSL's DRBG) served from a per-thread buffer, so
+ * that many small requests (nonces, ids) cost no syscall each; a forked child refills
+ * before use. Returns 0 or WAIHU_EIO. Any thread. */
+WAIHU_API int random_bytes(void *out, size_t n);
+
 struct sockaddr_in;
 /* Parses "a.b.c.d:port" (IPv4 literal, port 0..65535); returns 0 or WAIHU_EINVAL. */
 WAIHU_API int addr_parse_ipv4(const char *address, struct sockaddr_in *out);

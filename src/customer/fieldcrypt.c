@@ -186,7 +186,7 @@ int fieldcrypt_seal(const struct fieldcrypt_keyring *kr, const struct fieldcrypt
     const struct data_key *k = &kr->keys[kr->current];
     out[0] = FIELDCRYPT_VERSION;
     put32(out + 1, k->id);
-    if (RAND_bytes(out + 5, FIELDCRYPT_NONCE_BYTES) != 1)
+    if (random_bytes(out + 5, FIELDCRYPT_NONCE_BYTES) != 0)
         return WAIHU_EIO;
     size_t ad_len = field_aad(ad, aad, out);
     if (ad_len == 0)

@@ -34,6 +34,8 @@ struct store_result {
     uint64_t version;         /* setting version after the command */
     uint64_t current_version; /* on WAIHU_ECONFLICT: the version found */
     uint32_t failed_condition; /* mutation: 1-based index of the failed condition */
+    uint32_t applied;          /* mutation batch: items applied */
+    uint32_t conflicts;        /* mutation batch: items skipped, a condition failed */
 };
 
 /* Called after each applied entry with one result per command, so the node that
@@ -124,6 +126,14 @@ WAIHU_API void store_mb_append(struct store_mutation_builder *mb, enum store_cf 
 WAIHU_API void store_mb_pack(const struct store_mutation_builder *mb, uint64_t client_id,
                              uint64_t seq, uint8_t **buf, size_t *len);
 WAIHU_API size_t store_mb_ops(const struct store_mutation_builder *mb);
+/* Packs n independent mutations as one MutationBatch command: each item applies
+ * all-or-nothing on its own; the result counts items applied and items skipped because
+ * a condition failed (bulk import: a duplicate row must not fail its neighbours). */
+WAIHU_API void store_mb_pack_batch(struct store_mutation_builder *const *items, size_t n,
+                                   uint64_t client_id, uint64_t seq, uint8_t **buf,
+                                   size_t *len);
+/* Packed size of the mutation alone (to bound a batch). */
+WAIHU_API size_t store_mb_size(const struct store_mutation_builder *mb);
 
 /* A node as announced to the cluster. */
 struct store_node {

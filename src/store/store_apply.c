@@ -198,6 +198,8 @@ static int dedup_check(struct apply_ctx *c, const Command *cmd, uint64_t *batch_
                 r->version = row->result->version;
                 r->current_version = row->result->current_version;
                 r->failed_condition = row->result->failed_condition;
+                r->applied = row->result->applied;
+                r->conflicts = row->result->conflicts;
                 found = 1;
             }
             dedup_row__free_unpacked(row, NULL);
@@ -220,6 +222,8 @@ static void dedup_record(struct apply_ctx *c, const Command *cmd, const struct s
     res.version = r->version;
     res.current_version = r->current_version;
     res.failed_condition = r->failed_condition;
+    res.applied = r->applied;
+    res.conflicts = r->conflicts;
     DedupRow row = DEDUP_ROW__INIT;
     row.seq = cmd->seq;
     row.result = &res;
@@ -278,7 +282,13 @@ static void apply_command(struct apply_ctx *c, const Entry *e, size_t i,
     case COMMAND__OP_SETTING_PUT: apply_put(c, cmd->setting_put, r); break;
     case COMMAND__OP_SETTING_DELETE: apply_delete(c, cmd->setting_delete, r); break;
     case COMMAND__OP_NODE_ANNOUNCE: apply_announce(c, cmd->node_announce, r); break;
-    case COMMAND__OP_MUTATION: store_apply_mutation(c->s, c->b, c->stamp_ms, c->index, c->command, cmd->mutation, r); break;
+    case COMMAND__OP_MUTATION:
+        store_apply_mutation(c->s, c->b, c->stamp_ms, c->index, c->command, cmd->mutation, r);
+        break;
+    case COMMAND__OP_MUTATION_BATCH:
+        store_apply_mutation_batch(c->s, c->b, c->stamp_ms, c->index, c->command,
+                                   cmd->mutation_batch, r);
+        break;
     case COMMAND__OP_NOOP: break;
     default: r->code = WAIHU_EINVAL; break;
     }

@@ -95,6 +95,16 @@ int store_open(const char *dir, struct store **out, char *errmsg)
     rocksdb_options_set_create_missing_column_families(s->opts, 1);
     rocksdb_options_set_paranoid_checks(s->opts, 1);
     rocksdb_options_increase_parallelism(s->opts, 2);
+    /* Bloom filters: most mutation conditions ask for keys that are absent (a new
+     * customer, a phone not yet known), which a filter answers without reading blocks. */
+    rocksdb_block_based_table_options_t *table = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom_full(10));
+    rocksdb_options_set_block_based_table_factory(s->opts, table);
+    rocksdb_block_based_options_destroy(table);
+    /* The same in the memtable: without it every absent-key condition walks the skip
+     * list (measured: the largest cost of a bulk import). */
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
     if ((rv = store_db_open(s, errmsg)) != 0) {
         rocksdb_options_destroy(s->opts);
         free(s);

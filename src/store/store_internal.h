@@ -48,11 +48,17 @@ void store_batch_wi_applied(struct store *s, rocksdb_writebatch_wi_t *b, uint64_
 void store_batch_wi_commit(struct store *s, rocksdb_writebatch_wi_t *b, uint64_t index);
 
 struct Mutation;
+struct MutationBatch;
 /* Checks a Mutation's conditions against the database and the writes already in b,
  * then adds its operations to b (store_mutation.c). Fills r->code and, on a failed
  * condition, r->failed_condition. */
 void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
                           uint64_t index, size_t command, const struct Mutation *m,
                           struct store_result *r);
+/* A MutationBatch: each item checked and written on its own; r counts applied and
+ * skipped (conflicting) items. A malformed item makes the whole batch WAIHU_EINVAL. */
+void store_apply_mutation_batch(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                                uint64_t index, size_t command, const struct MutationBatch *mb,
+                                struct store_result *r);
 
 #endif

@@ -13,6 +13,8 @@
 #define MUTATION_MAX_KEY_BYTES 1024
 #define MUTATION_MAX_VALUE_BYTES (1024 * 1024)
 #define COMMIT_SUFFIX_BYTES 24
+#define MUTATION_BATCH_MAX_ITEMS 4096
+#define MUTATION_BATCH_MAX_OPS 16384
 
 /* Keys of the meta family that services may own; the rest belong to the store. */
 static bool key_allowed(uint32_t cf, const ProtobufCBinaryData *key)
@@ -88,21 +90,21 @@ static void put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
-                          uint64_t index, size_t command, const Mutation *m,
-                          struct store_result *r)
+/* The first failed condition (1-based), or 0 when all hold. */
+static uint32_t first_failed(struct store *s, rocksdb_writebatch_wi_t *b, const Mutation *m)
 {
-    r->code = validate(m);
-    if (r->code != 0) {
-        return;
-    }
     for (size_t i = 0; i < m->n_conditions; i++) {
         if (!check_condition(s, b, m->conditions[i])) {
-            r->code = WAIHU_ECONFLICT;
-            r->failed_condition = (uint32_t)i + 1;
-            return;
+            return (uint32_t)i + 1;
         }
     }
+    return 0;
+}
+
+/* Writes m's ops; op_base numbers them across a batch so commit suffixes stay unique. */
+static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                      uint64_t index, size_t command, const Mutation *m, size_t op_base)
+{
     uint8_t k[MUTATION_MAX_KEY_BYTES + COMMIT_SUFFIX_BYTES];
     for (size_t i = 0; i < m->n_ops; i++) {
         const MutationOp *op = m->ops[i];
@@ -113,7 +115,7 @@ void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t s
             be64_put(k + klen, (uint64_t)stamp_ms);
             be64_put(k + klen + 8, index);
             put_u32(k + klen + 16, (uint32_t)command);
-            put_u32(k + klen + 20, (uint32_t)i);
+            put_u32(k + klen + 20, (uint32_t)(op_base + i));
             klen += COMMIT_SUFFIX_BYTES;
         }
         if (op->delete_) {
@@ -122,5 +124,50 @@ void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t s
             rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen,
                                          (const char *)op->value.data, op->value.len);
         }
+    }
+}
+
+void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                          uint64_t index, size_t command, const Mutation *m,
+                          struct store_result *r)
+{
+    r->code = validate(m);
+    if (r->code != 0) {
+        return;
+    }
+    r->failed_condition = first_failed(s, b, m);
+    if (r->failed_condition != 0) {
+        r->code = WAIHU_ECONFLICT;
+        return;
+    }
+    write_ops(s, b, stamp_ms, index, command, m, 0);
+}
+
+void store_apply_mutation_batch(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                                uint64_t index, size_t command, const MutationBatch *mb,
+                                struct store_result *r)
+{
+    size_t ops = 0;
+    r->code = mb->n_items == 0 || mb->n_items > MUTATION_BATCH_MAX_ITEMS ? WAIHU_EINVAL : 0;
+    for (size_t i = 0; i < mb->n_items && r->code == 0; i++) {
+        r->code = validate(mb->items[i]);
+        ops += mb->items[i]->n_ops;
+    }
+    if (r->code == 0 && ops > MUTATION_BATCH_MAX_OPS) {
+        r->code = WAIHU_EINVAL;
+    }
+    if (r->code != 0) {
+        return; /* all or nothing for a malformed batch: nothing applies */
+    }
+    ops = 0;
+    for (size_t i = 0; i < mb->n_items; i++) {
+        const Mutation *m = mb->items[i];
+        if (first_failed(s, b, m) != 0) {
+            r->conflicts++;
+            continue;
+        }
+        write_ops(s, b, stamp_ms, index, command, m, ops);
+        ops += m->n_ops;
+        r->applied++;
     }
 }

@@ -138,3 +138,29 @@ size_t store_mb_ops(const struct store_mutation_builder *mb)
 {
     return mb->m.n_ops;
 }
+
+size_t store_mb_size(const struct store_mutation_builder *mb)
+{
+    return mutation__get_packed_size(&mb->m);
+}
+
+void store_mb_pack_batch(struct store_mutation_builder *const *items, size_t n,
+                         uint64_t client_id, uint64_t seq, uint8_t **buf, size_t *len)
+{
+    Mutation **ms = xmalloc(n * sizeof *ms);
+    for (size_t i = 0; i < n; i++) {
+        ms[i] = &items[i]->m;
+    }
+    MutationBatch batch = MUTATION_BATCH__INIT;
+    batch.n_items = n;
+    batch.items = ms;
+    Command cmd = COMMAND__INIT;
+    cmd.client_id = client_id;
+    cmd.seq = seq;
+    cmd.op_case = COMMAND__OP_MUTATION_BATCH;
+    cmd.mutation_batch = &batch;
+    *len = command__get_packed_size(&cmd);
+    *buf = xmalloc(*len);
+    command__pack(&cmd, *buf);
+    free(ms);
+}

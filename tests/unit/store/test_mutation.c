@@ -194,6 +194,98 @@ static void test_create_unique(void **state)
     assert_value(f, STORE_CF_CUSTOMER_IDX, "ph/1", "1");
 }
 
+/* Applies one MutationBatch command (client 77, seq) as an entry; returns its result. */
+static struct store_result apply_batch(struct fx *f, struct mut **items, unsigned n,
+                                       uint64_t seq)
+{
+    Mutation *ms[MAX_CMDS];
+    for (unsigned i = 0; i < n; i++) {
+        ms[i] = &items[i]->m;
+    }
+    MutationBatch batch = MUTATION_BATCH__INIT;
+    batch.items = ms;
+    batch.n_items = n;
+    Command cmd = COMMAND__INIT;
+    cmd.client_id = 77;
+    cmd.seq = seq;
+    cmd.op_case = COMMAND__OP_MUTATION_BATCH;
+    cmd.mutation_batch = &batch;
+    Command *ptrs[] = {&cmd};
+    Entry e = ENTRY__INIT;
+    e.version = 1;
+    e.stamp_ms = 1700000000000;
+    e.origin = 1;
+    e.batch_id = ++f->index;
+    e.commands = ptrs;
+    e.n_commands = 1;
+    size_t mlen = entry__get_packed_size(&e);
+    size_t len = store_entry_size(mlen);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    entry__pack(&e, buf + STORE_ENTRY_HEAD);
+    store_entry_frame(buf, mlen);
+    memset(&f->last, 0, sizeof f->last);
+    store_apply(f->s, f->index, buf, len);
+    free(buf);
+    assert_int_equal(f->last.n, 1);
+    return f->last.r[0];
+}
+
+/* Bulk import: a row whose phone is taken (earlier in the batch or already stored) is
+ * skipped alone; its neighbours apply; a re-sent batch applies nothing twice. */
+static void test_batch_items_stand_alone(void **state)
+{
+    struct fx *f = *state;
+    struct mut pre, a, dup, b;
+    mut_init(&pre);
+    mut_put(&pre, STORE_CF_CUSTOMER_IDX, "ph/9", "0");
+    struct mut *first[] = {&pre};
+    assert_int_equal(apply(f, first, 1)->r[0].code, 0);
+
+    mut_init(&a);
+    mut_cond(&a, STORE_CF_CUSTOMER_IDX, "ph/1", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&a, STORE_CF_CUSTOMER, "c/1", "alice");
+    mut_put(&a, STORE_CF_CUSTOMER_IDX, "ph/1", "1");
+    mut_init(&dup); /* same phone as a, in the same command */
+    mut_cond(&dup, STORE_CF_CUSTOMER_IDX, "ph/1", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&dup, STORE_CF_CUSTOMER, "c/2", "alice again");
+    mut_put(&dup, STORE_CF_CUSTOMER_IDX, "ph/1", "2");
+    mut_init(&b); /* phone stored before */
+    mut_cond(&b, STORE_CF_CUSTOMER_IDX, "ph/9", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&b, STORE_CF_CUSTOMER, "c/3", "bob");
+    struct mut ok;
+    mut_init(&ok);
+    mut_cond(&ok, STORE_CF_CUSTOMER_IDX, "ph/4", MUTATION_CONDITION__KIND__ABSENT);
+    mut_put(&ok, STORE_CF_CUSTOMER, "c/4", "carol");
+    struct mut *c[] = {&a, &dup, &b, &ok};
+    struct store_result r = apply_batch(f, c, 4, 1);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.applied, 2);
+    assert_int_equal(r.conflicts, 2);
+    assert_value(f, STORE_CF_CUSTOMER, "c/1", "alice");
+    assert_value(f, STORE_CF_CUSTOMER, "c/2", NULL);
+    assert_value(f, STORE_CF_CUSTOMER, "c/3", NULL);
+    assert_value(f, STORE_CF_CUSTOMER, "c/4", "carol");
+    assert_value(f, STORE_CF_CUSTOMER_IDX, "ph/1", "1");
+
+    /* The same command again (a retry after a timeout): the first answer, no writes. */
+    mut_put(&ok, STORE_CF_CUSTOMER, "c/5", "would be new");
+    r = apply_batch(f, c, 4, 1);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.applied, 2);
+    assert_int_equal(r.conflicts, 2);
+    assert_value(f, STORE_CF_CUSTOMER, "c/5", NULL);
+
+    /* A malformed item (a store-owned meta key) refuses the whole batch. */
+    struct mut bad;
+    mut_init(&bad);
+    mut_put(&bad, STORE_CF_META, "applied", "x");
+    struct mut *d[] = {&ok, &bad};
+    r = apply_batch(f, d, 2, 2);
+    assert_int_equal(r.code, WAIHU_EINVAL);
+    assert_value(f, STORE_CF_CUSTOMER, "c/5", NULL);
+}
+
 /* Optimistic update: the value hash must match what is stored now. */
 static void test_value_hash(void **state)
 {
@@ -327,6 +419,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_items_stand_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_keys_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_cursor, setup, teardown),
