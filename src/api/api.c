@@ -230,6 +230,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
         free(a);
         return rv;
     }
+    api_cview_start(a);
     *out = a;
     return 0;
 }
@@ -244,6 +245,7 @@ static void http_stopped(void *data)
 {
     struct stop_ctx *s = data;
     api_import_close(s->a);
+    api_cview_stop(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

@@ -13,6 +13,8 @@
 #define API_MAX_BODY_BYTES (1024 * 1024)
 
 struct key_waiter;
+struct api_cview;
+struct customer_view;
 
 struct api {
     uv_loop_t *loop;
@@ -37,6 +39,7 @@ struct api {
     bool key_creating;
     struct key_waiter *key_waiters;
     char import_dir[400]; /* "" = imports disabled */
+    struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -75,6 +78,11 @@ void api_audit_then(struct api *a, const struct auth_principal *who, const char 
                     void *data);
 /* Checks role permission for the current request; answers 403 and returns false. */
 bool api_require(struct api *a, struct http_request *req, enum auth_action action);
+/* The customer view: built at start, kept current by a store watcher, dropped at stop.
+ * api_cview_for returns it when it is complete and can answer f (NULL: scan instead). */
+void api_cview_start(struct api *a);
+void api_cview_stop(struct api *a);
+const struct customer_view *api_cview_for(struct api *a, const struct filter_node *f);
 /* Runs fn(data, ok) once the data key is loaded (creating it cluster-wide on first
  * use); ok false: no master key or the key could not be created. */
 void api_with_keyring(struct api *a, void (*fn)(void *data, bool ok), void *data);

@@ -363,6 +363,7 @@ void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
     }
     store_batch_wi_commit(s, b, index);
     rocksdb_writebatch_wi_destroy(b);
+    store_watch_tell(s);
     if (s->applied_fn != NULL) {
         s->applied_fn(s->applied_data, index, e->origin, e->batch_id, results,
                       (unsigned)e->n_commands);

@@ -133,6 +133,7 @@ void store_close(struct store *s)
     rocksdb_writeoptions_destroy(s->wopts);
     rocksdb_readoptions_destroy(s->ropts);
     rocksdb_options_destroy(s->opts);
+    free(s->noted);
     free(s);
 }
 

@@ -23,7 +23,28 @@ struct store {
     uint64_t self_id;
     struct store_fetcher fetcher;
     int snapshots_live; /* begun and not ended: the database must not be swapped */
+    /* watchers (store_watch.c) and the writes of the entry being applied */
+    struct {
+        store_watch_fn fn;
+        void *data;
+    } watch[STORE_CF_COUNT];
+    struct store_noted *noted;
+    size_t n_noted, cap_noted;
 };
+
+/* A write noted for watchers; pointers into the entry being applied. */
+struct store_noted {
+    uint32_t cf;
+    const void *key, *val;
+    size_t klen, vlen;
+};
+/* Notes a write of the entry being applied (no-op without a watcher on cf). */
+void store_watch_note(struct store *s, uint32_t cf, const void *key, size_t klen,
+                      const void *val, size_t vlen, bool deleted);
+/* After the commit: tells the watchers. */
+void store_watch_tell(struct store *s);
+/* After a restore replaced the database. */
+void store_watch_reset(struct store *s);
 
 extern const char *const store_cf_names[STORE_CF_COUNT];
 

@@ -124,6 +124,11 @@ static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp
             rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen,
                                          (const char *)op->value.data, op->value.len);
         }
+        /* Watched families are service records, never logs: the key as given. */
+        if (!op->append_commit_suffix) {
+            store_watch_note(s, op->cf, op->key.data, op->key.len, op->value.data,
+                             op->value.len, op->delete_);
+        }
     }
 }
 

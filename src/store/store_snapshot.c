@@ -189,7 +189,19 @@ static int snapshot_check(const uint8_t *p, size_t len, uint64_t *index)
     return 0;
 }
 
+static int restore_any(struct store *s, const void *buf, size_t len);
+
+/* Watchers rebuild their views from whatever the store now holds. */
 int store_restore(struct store *s, const void *buf, size_t len)
+{
+    int rv = restore_any(s, buf, len);
+    if (rv == 0) {
+        store_watch_reset(s);
+    }
+    return rv;
+}
+
+static int restore_any(struct store *s, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     uint64_t index;
