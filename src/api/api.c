@@ -147,8 +147,10 @@ static void dispatch(struct api *a, struct http_request *req)
             return;
         }
     }
-    if (api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
-        api_route_users(a, req, method, path) || api_route_customers(a, req, method, path) ||
+    if (api_route_keys(a, req, method, path) ||
+        api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
+        api_route_users(a, req, method, path) ||
+        api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path)) {
         return;
@@ -231,6 +233,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
         return rv;
     }
     api_cview_start(a);
+    api_keys_start(a);
     *out = a;
     return 0;
 }
@@ -246,6 +249,7 @@ static void http_stopped(void *data)
     struct stop_ctx *s = data;
     api_import_close(s->a);
     api_cview_stop(s->a);
+    api_keys_stop(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

@@ -371,7 +371,7 @@ static int load_keys_cb(void *data, const void *key, size_t klen, const void *va
     return 0;
 }
 
-static void load_keys(struct api *a)
+void api_keys_load(struct api *a)
 {
     static const char prefix[] = STORE_SERVICE_META_PREFIX "datakey/";
     store_scan(a->store, STORE_CF_META, prefix, strlen(prefix), NULL, 0, load_keys_cb, a);
@@ -394,7 +394,7 @@ static void key_barrier_done(void *data, int status)
 {
     (void)status;
     struct api *a = data;
-    load_keys(a);
+    api_keys_load(a);
     wake_waiters(a);
 }
 
@@ -411,28 +411,36 @@ static void key_created(void *data, int status, const struct store_result *r)
     wake_waiters(a);
 }
 
-static void create_key(struct api *a)
+struct store_mutation_builder *api_key_create_mutation(struct api *a, uint32_t id)
 {
     uint8_t k[FIELDCRYPT_KEY_BYTES], wrapped[FIELDCRYPT_WRAPPED_BYTES];
-    if (fieldcrypt_key_generate(k) != 0 ||
-        fieldcrypt_key_wrap(a->master_key, KEY_ID_FIRST, k, wrapped) != 0) {
+    if (fieldcrypt_key_generate(k) != 0 || fieldcrypt_key_wrap(a->master_key, id, k, wrapped) != 0) {
         OPENSSL_cleanse(k, sizeof k);
-        wake_waiters(a);
-        return;
+        return NULL;
     }
     OPENSSL_cleanse(k, sizeof k);
     DataKey dk = DATA_KEY__INIT;
     dk.format = 1;
-    dk.id = KEY_ID_FIRST;
+    dk.id = id;
     dk.wrapped.data = wrapped;
     dk.wrapped.len = sizeof wrapped;
     uint8_t v[128];
     size_t n = data_key__pack(&dk, v);
     char key[64];
-    snprintf(key, sizeof key, STORE_SERVICE_META_PREFIX "datakey/%08x", KEY_ID_FIRST);
+    snprintf(key, sizeof key, STORE_SERVICE_META_PREFIX "datakey/%08x", id);
     struct store_mutation_builder *mb = store_mb_new();
     store_mb_condition(mb, STORE_CF_META, key, strlen(key), STORE_MB_ABSENT, NULL, 0);
     store_mb_put(mb, STORE_CF_META, key, strlen(key), v, n);
+    return mb;
+}
+
+static void create_key(struct api *a)
+{
+    struct store_mutation_builder *mb = api_key_create_mutation(a, KEY_ID_FIRST);
+    if (mb == NULL) {
+        wake_waiters(a);
+        return;
+    }
     api_submit_mutation(a, mb, 0, 0, key_created, a);
 }
 
@@ -443,7 +451,7 @@ void api_with_keyring(struct api *a, void (*fn)(void *data, bool ok), void *data
         return;
     }
     if (!a->keyring_ready) {
-        load_keys(a);
+        api_keys_load(a);
     }
     if (a->keyring_ready) {
         fn(data, true);

@@ -67,6 +67,7 @@ struct import_job {
     int fatal;
     char fatal_msg[256];
     /* Filled by the worker during a chunk, drained by the loop after it. */
+    struct fieldcrypt_keyring *keyring; /* the job's copy */
     struct customer_ctx ctx;
     struct prow *bad;
     size_t n_bad, cap_bad;
@@ -263,8 +264,9 @@ static int on_error(void *ctx, const struct csvreader_error *err)
     return 0;
 }
 
-/* In the thread pool. The keyring is only read here: the import starts once the data
- * key is loaded (api_with_keyring) and nothing adds keys meanwhile. */
+/* In the thread pool. Seals with the job's own copy of the keyring: a key rotation
+ * meanwhile changes the loop's keyring, not this one (rows of this import keep the key
+ * current at its start; the rotation's re-encryption pass is what moves them). */
 static void read_chunk(uv_work_t *w)
 {
     struct import_job *j = w->data;
@@ -468,6 +470,7 @@ static void job_free(struct import_job *j)
         free(j->map_strings[i]);
     }
     json_decref(j->errors);
+    fieldcrypt_keyring_free(j->keyring);
     free(j->bad);
     for (size_t i = 0; i < j->n_items; i++) {
         store_mb_free(j->items[i]);
@@ -496,7 +499,10 @@ static void started(void *data, bool ok)
         free(s);
         return;
     }
-    j->ctx = (struct customer_ctx){.kr = j->a->keyring, .tenant_id = j->who.tenant_id,
+    if (fieldcrypt_keyring_clone(j->a->keyring, &j->keyring) != 0) {
+        waihu_fatal("api", "import: out of memory");
+    }
+    j->ctx = (struct customer_ctx){.kr = j->keyring, .tenant_id = j->who.tenant_id,
                                    .default_country = j->country, .schema = j->schema};
     j->next = jobs;
     jobs = j;

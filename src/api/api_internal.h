@@ -14,6 +14,7 @@
 
 struct key_waiter;
 struct api_cview;
+struct reencrypt_job;
 struct customer_view;
 
 struct api {
@@ -40,6 +41,7 @@ struct api {
     struct key_waiter *key_waiters;
     char import_dir[400]; /* "" = imports disabled */
     struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
+    struct reencrypt_job *reencrypt; /* this node's re-encryption pass (api_keys.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -121,5 +123,15 @@ int api_authenticate(struct api *a, struct http_request *req, bool final);
 /* Loads key files and limits at start; errmsg (cap 256). */
 int api_auth_init(struct api *a, const struct api_config *conf, char *errmsg);
 void api_auth_close(struct api *a);
+/* Reads every data key from the store into the keyring and uses the newest. */
+void api_keys_load(struct api *a);
+/* A Mutation creating data key id (random, wrapped by the master key), only if that id
+ * is free; NULL if no key could be made. */
+struct store_mutation_builder *api_key_create_mutation(struct api *a, uint32_t id);
+/* Key rotation and re-encryption (api_keys.c): /v1/admin/keys[/rotate|/reencrypt]. */
+void api_keys_start(struct api *a);
+void api_keys_stop(struct api *a);
+bool api_route_keys(struct api *a, struct http_request *req, const char *method,
+                    const char *path);
 
 #endif

@@ -111,6 +111,11 @@ WAIHU_API void fieldcrypt_keyring_free(struct fieldcrypt_keyring *kr);
  * WAIHU_ETOOBIG (FIELDCRYPT_MAX_KEYS reached). Adding the same key again is a no-op. */
 WAIHU_API int fieldcrypt_keyring_add(struct fieldcrypt_keyring *kr, uint32_t key_id,
                                      const uint8_t key[FIELDCRYPT_KEY_BYTES]);
+/* A copy that later changes to kr do not touch (for a worker thread). 0 or ENOMEM. */
+WAIHU_API int fieldcrypt_keyring_clone(const struct fieldcrypt_keyring *kr,
+                                       struct fieldcrypt_keyring **out);
+/* The id of the key new seals use. Returns 0 or WAIHU_ENOTFOUND. */
+WAIHU_API int fieldcrypt_keyring_current(const struct fieldcrypt_keyring *kr, uint32_t *key_id);
 /* Chooses the key new seals use. Returns 0 or WAIHU_ENOTFOUND. */
 WAIHU_API int fieldcrypt_keyring_use(struct fieldcrypt_keyring *kr, uint32_t key_id);
 /* Sets the phone lookup key (copied); it is separate from every data key and is not
@@ -299,6 +304,11 @@ WAIHU_API int customer_from_json(const struct customer_ctx *ctx, const json_t *i
                                  const CustomerRecord *old, uint64_t id, CustomerRecord **out,
                                  char e164_out[PHONE_E164_SIZE], struct customer_error *err);
 WAIHU_API void customer_record_free(CustomerRecord *r);
+/* Key rotation: re-seals under kr's current key every personal field of r that an older
+ * key sealed; *changed says whether r was modified. Returns 0, WAIHU_ECORRUPT (a field
+ * does not open), WAIHU_ENOTFOUND (its key is not in kr) or WAIHU_ENOMEM. */
+WAIHU_API int customer_reseal(const struct fieldcrypt_keyring *kr, CustomerRecord *r,
+                              bool *changed);
 /* Decodes a stored record (customer_record_free), NULL when damaged. */
 WAIHU_API CustomerRecord *customer_record_decode(const void *buf, size_t len);
 /* The record as JSON; personal fields opened; the phone masked unless unmask. A field

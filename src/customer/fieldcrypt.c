@@ -104,6 +104,24 @@ int fieldcrypt_keyring_new(struct fieldcrypt_keyring **out)
     return *out == NULL ? WAIHU_ENOMEM : 0;
 }
 
+int fieldcrypt_keyring_clone(const struct fieldcrypt_keyring *kr,
+                             struct fieldcrypt_keyring **out)
+{
+    *out = malloc(sizeof(**out));
+    if (*out == NULL)
+        return WAIHU_ENOMEM;
+    memcpy(*out, kr, sizeof(**out));
+    return 0;
+}
+
+int fieldcrypt_keyring_current(const struct fieldcrypt_keyring *kr, uint32_t *key_id)
+{
+    if (!kr->has_current)
+        return WAIHU_ENOTFOUND;
+    *key_id = kr->keys[kr->current].id;
+    return 0;
+}
+
 void fieldcrypt_keyring_free(struct fieldcrypt_keyring *kr)
 {
     if (kr == NULL)

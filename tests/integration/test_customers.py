@@ -331,6 +331,69 @@ class CustomerApiTest(unittest.TestCase):
         self.assertEqual(a.call("POST", "/v1/imports", {"file": "../secrets/master.key", "mapping": {"A": "name"}})[0], 400)
         self.assertEqual(self.api["agent1"].call("POST", "/v1/imports", {"file": "leads.csv", "mapping": {"A": "name"}})[0], 403)
 
+    def test_key_rotation(self):
+        """A rotation makes a new data key that every node loads; the pass re-seals
+        every customer under it; old and new customers read back on every node."""
+        made = []
+        for i in range(5):
+            doc = self.create("admin1", {"name": "轮换客户%d" % i, "phone": "1370555%04d" % i,
+                                         "address": "road %d" % i})
+            made.append((doc["id"], "轮换客户%d" % i))
+        boot = Api(self.leader, self.c.token)
+        s, keys = boot.call("GET", "/v1/admin/keys")
+        self.assertEqual(s, 200, keys)
+        before = keys["current"]
+        self.assertIsNotNone(before)
+        s, doc = self.api["admin1"].call("POST", "/v1/admin/keys/rotate", {})
+        self.assertEqual(s, 403, doc)  # cluster administration: the bootstrap token
+        s, keys = boot.call("POST", "/v1/admin/keys/rotate", {})
+        self.assertEqual(s, 202, keys)
+        self.assertEqual(keys["current"], before + 1)
+        self.assertIn(before + 1, keys["keys"])
+
+        def pass_done():
+            s, k = boot.call("GET", "/v1/admin/keys")
+            return k if s == 200 and k["reencryption"]["state"] == "done" else None
+        deadline = time.monotonic() + 60
+        while (done := pass_done()) is None:
+            self.assertLess(time.monotonic(), deadline, "re-encryption did not finish")
+            time.sleep(0.1)
+        r = done["reencryption"]
+        self.assertEqual(r["failed"], 0, r)
+        self.assertGreaterEqual(r["resealed"], len(made), r)
+        self.assertEqual(r["key_id"], before + 1)
+        # Nothing is left under the old key: a second pass re-seals nothing.
+        s, keys = boot.call("POST", "/v1/admin/keys/reencrypt", {})
+        self.assertEqual(s, 202, keys)
+        deadline = time.monotonic() + 60
+        while (done := pass_done()) is None:
+            self.assertLess(time.monotonic(), deadline, "second pass did not finish")
+            time.sleep(0.1)
+        self.assertEqual(done["reencryption"]["resealed"], 0, done)
+        self.assertEqual(done["reencryption"]["failed"], 0, done)
+        self.assertEqual(done["reencryption"]["scanned"], r["scanned"])
+        # Every node loaded the new key: old and new customers open everywhere.
+        after = self.create("admin1", {"name": "新钥匙客户", "phone": "13705559999"})
+        made.append((after["id"], "新钥匙客户"))
+        token = self.api["admin1"].token
+        for node in self.c.nodes:
+            api = Api(node, token)
+            for cid, name in made:
+                deadline = time.monotonic() + 10
+                while True:
+                    s, doc = api.call("GET", "/v1/customers/%s?unmask=1" % cid)
+                    if s == 200 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)  # a follower may not have applied the create yet
+                self.assertEqual(s, 200, (node.name, doc))
+                self.assertEqual(doc["name"], name, node.name)
+                self.assertNotIn("damaged", doc)
+            s, k = Api(node, self.c.token).call("GET", "/v1/admin/keys")
+            self.assertEqual(k["current"], before + 1, node.name)
+        s, audit = boot.call("GET", "/v1/audit?limit=500")
+        self.assertEqual(s, 200, audit)
+        self.assertIn("key.rotate", [x["action"] for x in audit["items"]], audit)
+
     def test_zz_encrypted_at_rest(self):
         """Runs last (name order): the known name and phone appear in no file."""
         self.create("admin1", {"name": NAME, "phone": PHONE_NATIONAL, "address": NAME + "路1号",
