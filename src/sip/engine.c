@@ -10,6 +10,7 @@
 
 #include "engine_internal.h"
 
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 
@@ -178,6 +179,8 @@ static void *sip_thread(void *arg)
                                     "REGISTER, INFO"),
                         NUTAG_APPL_METHOD("INVITE, REGISTER, OPTIONS"),
                         TAG_IF(e->user_agent, SIPTAG_USER_AGENT_STR(e->user_agent)),
+                        TAG_IF(e->cfg.transaction_timeout_ms,
+                               NTATAG_SIP_T1X64(e->cfg.transaction_timeout_ms)),
                         TAG_END());
     if (!e->nua) {
         LOG_E(MOD, "cannot bind %s", url);

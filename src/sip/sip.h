@@ -42,6 +42,9 @@ struct sip_engine_config {
     const char *guard_exempt;   /* comma-separated IPv4 addresses never limited (trunks) */
     const struct sip_dest_rule *dest_rules; /* NULL: destinations are not checked */
     size_t n_dest_rules;
+    /* Longest wait for the final response of a request that gets none (sofia's T1x64,
+     * e.g. a BYE to a softphone that died); 0 = the RFC 3261 default 32000. */
+    uint32_t transaction_timeout_ms;
 };
 
 enum sip_event_type {

@@ -1,0 +1,146 @@
+/* The call bridge of the dialer (a B2BUA): places the carrier leg through a trunk target,
+ * optionally screens the answer with answering-machine detection, calls the agent's
+ * registered softphone, anchors both legs' RTP in one media session (relay, stereo
+ * recording: carrier left, agent right; DTMF), ends the other leg when one side hangs up
+ * or its RTP stops, and reports one CDR per call once every SIP leg and the media session
+ * are gone. docs/bridge.md.
+ *
+ * Threads: every function here, and both callbacks, run on the core loop thread that owns
+ * the SIP and media engines. The host forwards every SIP and media event to
+ * bridge_on_sip_event / bridge_on_media_event. */
+#ifndef WAIHU_DIALER_BRIDGE_H
+#define WAIHU_DIALER_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common.h"
+#include "media.h"
+#include "sip.h"
+
+struct bridge;
+
+/* Who ended an answered call. */
+enum bridge_party {
+    BRIDGE_BY_NONE = 0, /* never answered, or the bridge gave up (errors) */
+    BRIDGE_BY_CARRIER,  /* the carrier leg sent BYE, or its RTP stopped */
+    BRIDGE_BY_AGENT,    /* the agent leg sent BYE, or its RTP stopped */
+    BRIDGE_BY_LOCAL,    /* bridge_hangup, AMD (machine), or an answer we cannot use */
+};
+
+/* One record per call, delivered once; strings live until the callback returns.
+ *   result:     answered (bridged to the agent) | no-answer (408/480) | busy (486/600)
+ *               | unreachable (404/484/604) | not-allowed (403) | carrier-failure (other,
+ *               e.g. 503) | cancelled (bridge_hangup before answer) | machine (AMD)
+ *               | agent-unavailable (agent leg failed: not registered, no answer, busy)
+ *               | dropped (the carrier answered but a leg ended before the agent joined)
+ *               | error (bad SDP, media failure)
+ *   end_reason: remote-bye | local-bye | terminated (a leg's dialog ended) | local-hangup
+ *               | rtp-timeout | amd-machine | agent-failed | carrier-failed | sdp-error
+ *               | media-error
+ *   status:     SIP status of the failing leg (carrier or agent), 200 once answered. */
+struct bridge_cdr {
+    uint64_t id;
+    const char *number, *trunk_target, *agent;
+    const char *result, *end_reason;
+    enum bridge_party hangup_by;
+    int status;
+    const char *carrier_dialog, *agent_dialog; /* SIP Call-IDs or NULL */
+    int64_t start_wall_ms;                     /* bridge_dial time */
+    uint32_t ring_ms;                          /* dial to carrier answer (or to failure) */
+    uint32_t agent_ring_ms;                    /* agent INVITE to its answer */
+    uint32_t talk_ms;                          /* bridged to end */
+    uint32_t duration_ms;                      /* dial to end */
+    const char *amd;                           /* "off", "human", "machine", "undecided" */
+    const char *amd_reason;                    /* media_amd_reason_name, or "" */
+    const char *digits;                        /* DTMF digits received from the carrier leg */
+    const char *recording;                     /* path, or NULL when not recorded */
+    int recording_err;                         /* 0 or the writer's error */
+    uint64_t recording_frames;
+    struct media_leg_stats carrier_rtp, agent_rtp;
+};
+
+typedef void (*bridge_cdr_cb)(struct bridge *b, const struct bridge_cdr *cdr, void *data);
+
+/* Progress of a call, for live views and tests (optional). */
+enum bridge_event_type {
+    BRIDGE_EV_STATE = 1, /* state changed; state names the new one */
+    BRIDGE_EV_DTMF,      /* a digit ended on a leg (RFC 4733 or in-band) */
+    BRIDGE_EV_AMD,       /* detection decided; detail "human"/"machine" */
+};
+
+struct bridge_event {
+    enum bridge_event_type type;
+    uint64_t id;
+    const char *state;  /* "dialing", "screening", "agent-ringing", "bridged", "ending" */
+    char digit;
+    enum bridge_party party; /* DTMF: which leg */
+    const char *detail;
+};
+
+typedef void (*bridge_event_cb)(struct bridge *b, const struct bridge_event *ev, void *data);
+
+struct bridge_config {
+    const char *media_ip;         /* address in our SDP; NULL = "127.0.0.1" */
+    const char *from;             /* From URI toward carriers: "sip:+15550000@waihu" */
+    const char *agent_from;       /* From URI toward agents; NULL = from */
+    uint32_t carrier_timeout_ms;  /* ring time before CANCEL; 0 = 30000 */
+    uint32_t agent_timeout_ms;    /* agent ring time; 0 = 15000 */
+    uint32_t rtp_timeout_ms;      /* no RTP from an answered leg for this long ends the call;
+                                     0 = 10000; UINT32_MAX = never */
+    int amd;                      /* 1: run AMD on the carrier leg before calling the agent */
+    int inband_dtmf;              /* also detect in-band DTMF */
+    const char *record_dir;       /* NULL: no recording; else <dir>/call-<id>.wrec */
+    uint8_t record_key[MEDIA_REC_KEY_BYTES];
+    bridge_event_cb event_cb;     /* optional */
+};
+
+/* Creates a bridge on loop driving sip and media (not owned: free them after the bridge).
+ * config is copied. cdr_cb is required. Errors: WAIHU_EINVAL, WAIHU_ENOMEM. */
+WAIHU_API int bridge_new(uv_loop_t *loop, struct sip_engine *sip, struct media_engine *media,
+                         const struct bridge_config *config, bridge_cdr_cb cdr_cb, void *data,
+                         struct bridge **out);
+
+/* Hangs up the live legs and closes the media of every call still pending, frees those
+ * calls without CDRs, and frees the bridge. Call it before freeing the engines, and stop
+ * forwarding their events to the bridge from then on. */
+WAIHU_API void bridge_free(struct bridge *b);
+
+struct bridge_dial {
+    const char *number;       /* E.164 or digits, for the CDR */
+    const char *trunk_target; /* request URI toward the carrier: "sip:1001@10.0.0.1:5060" */
+    const char *proxy;        /* optional outbound proxy of the trunk */
+    const char *agent;        /* registered agent user name to bridge to */
+    const char *from;         /* caller ID URI for this call; NULL = config from */
+    const char *tenant;       /* checked against the SIP engine's allow-lists when given */
+};
+
+/* Starts a call: opens a media session, INVITEs the carrier. *id names it in events, the
+ * CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL, WAIHU_ENOMEM,
+ * WAIHU_ENOSPACE (no RTP port), WAIHU_ESHUTDOWN; no CDR follows an error. */
+WAIHU_API int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id);
+
+/* Ends a call in any state (CANCEL or BYE on its live legs). Returns 0 or
+ * WAIHU_ENOTFOUND (unknown or already ending). */
+WAIHU_API int bridge_hangup(struct bridge *b, uint64_t id);
+
+/* Returns 1 when the event belonged to a bridge call (and was handled), 0 otherwise (the
+ * host decides what to do with incoming calls, registrations and bans). */
+WAIHU_API int bridge_on_sip_event(struct bridge *b, const struct sip_event *ev);
+WAIHU_API int bridge_on_media_event(struct bridge *b, const struct media_event *ev);
+
+struct bridge_stats {
+    uint64_t calls_active;    /* calls without a CDR yet */
+    uint64_t media_open;      /* media sessions not yet closed */
+    uint64_t sip_legs_live;   /* SIP legs without their final event */
+    uint64_t calls_total, cdrs, illegal_moves;
+};
+WAIHU_API void bridge_stats(const struct bridge *b, struct bridge_stats *out);
+
+/* Pure helpers, exported for tests and for the dialer's dispositions. */
+/* Result of a carrier leg that failed with status (see struct bridge_cdr). */
+WAIHU_API const char *bridge_carrier_result(int status);
+WAIHU_API const char *bridge_party_name(enum bridge_party p);
+
+#endif

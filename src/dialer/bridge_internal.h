@@ -1,0 +1,124 @@
+/* Private to the bridge: the call state table (bridge_state.c) and the call record
+ * shared by bridge.c (API, dispatch), bridge_legs.c (SIP and media steps) and
+ * bridge_cdr.c (the end of a call). */
+#ifndef WAIHU_DIALER_BRIDGE_INTERNAL_H
+#define WAIHU_DIALER_BRIDGE_INTERNAL_H
+
+#include "bridge.h"
+
+#include <pthread.h>
+
+#define BRIDGE_MOD "bridge"
+#define BRIDGE_MAGIC 0x62726467u /* marks a media session's data as a bridge call */
+
+/* A call's life; every move goes through bridge_state_next (docs/bridge.md has the table). */
+enum bridge_state {
+    BST_DIALING = 0,   /* carrier INVITE out */
+    BST_SCREENING,     /* carrier answered; AMD running (or about to call the agent) */
+    BST_AGENT_RINGING, /* agent INVITE out */
+    BST_BRIDGED,       /* both legs answered, media relayed and recorded */
+    BST_ENDING,        /* waiting for the legs' final events and the media session's close */
+    BST_DONE,          /* CDR delivered */
+    BST_COUNT
+};
+
+enum bridge_input {
+    BIN_CARRIER_ANSWER = 0,
+    BIN_HUMAN,          /* AMD said human, or AMD is off */
+    BIN_AGENT_ANSWER,
+    BIN_END,            /* any reason to end: failure, BYE, timeout, hangup, machine */
+    BIN_RELEASED,       /* last leg and media gone */
+    BIN_COUNT
+};
+
+/* The next state, or -1 when the move is illegal. Pure. */
+int bridge_state_next(enum bridge_state from, enum bridge_input in);
+const char *bridge_state_name(enum bridge_state s);
+const char *bridge_input_name(enum bridge_input in);
+
+enum bridge_leg_id { LEG_CARRIER = 0, LEG_AGENT = 1 };
+
+struct bridge_call;
+
+/* One SIP leg: its engine call id, and whether its final event is still due. */
+struct bridge_leg {
+    struct bridge_call *call;
+    enum bridge_leg_id id;
+    uint64_t sip_id;
+    int live;           /* originated, final event not seen */
+    int answered;
+    int hangup_sent;
+    char dialog[128];
+    uint64_t invite_ms, answer_ms;
+    uint64_t rx_packets;   /* last seen packets_rx of its media leg */
+    uint64_t rx_change_ms; /* when rx_packets last grew (RTP timeout) */
+    struct bridge_leg *hnext; /* hash chain by sip_id */
+};
+
+struct bridge_call {
+    uint32_t magic;
+    struct bridge *b;
+    uint64_t id;
+    int silent;  /* bridge_dial failed after opening the media: no CDR */
+    int bridged; /* both legs were answered and joined */
+    enum bridge_state state;
+    struct bridge_leg leg[2];
+    struct media_session *media;
+    int media_close_sent;
+    char number[64], target[256], proxy[256], agent[64], from[256], tenant[64];
+    /* outcome: the first reason to end wins */
+    const char *result, *end_reason;
+    enum bridge_party hangup_by;
+    int status;
+    const char *amd, *amd_reason;
+    char digits[64];
+    size_t n_digits;
+    char rec_path[512];
+    int recording, rec_err;
+    uint64_t rec_frames;
+    struct media_leg_stats rtp[2];
+    uint64_t start_ms, end_ms;
+    int64_t start_wall_ms;
+    struct bridge_call *prev, *next;
+};
+
+#define BRIDGE_HASH 256
+
+struct bridge {
+    uv_loop_t *loop;
+    pthread_t thread;
+    struct sip_engine *sip;
+    struct media_engine *media;
+    struct bridge_config cfg;
+    char media_ip[46];
+    char from[256], agent_from[256], record_dir[400];
+    bridge_cdr_cb cdr_cb;
+    void *data;
+    struct bridge_call *calls;
+    struct bridge_leg *by_sip[BRIDGE_HASH];
+    uint64_t next_id;
+    struct bridge_stats st;
+    int freeing;
+};
+
+/* bridge.c */
+int bridge_move(struct bridge_call *c, enum bridge_input in);
+void bridge_leg_index(struct bridge *b, struct bridge_leg *l);
+void bridge_emit_state(struct bridge_call *c);
+
+/* bridge_legs.c: steps of a call. */
+int bridge_call_carrier(struct bridge_call *c);
+void bridge_carrier_answered(struct bridge_call *c, const char *sdp);
+void bridge_human(struct bridge_call *c);
+void bridge_agent_answered(struct bridge_call *c, const char *sdp);
+void bridge_check_rtp(struct bridge_call *c, const struct media_event *ev);
+
+/* bridge_cdr.c: ending. bridge_end records the outcome (first call wins), hangs up the
+ * live legs and closes the media; bridge_try_release delivers the CDR and frees the call
+ * once nothing is pending. */
+void bridge_end(struct bridge_call *c, const char *result, const char *end_reason,
+                enum bridge_party by, int status);
+void bridge_try_release(struct bridge_call *c);
+void bridge_call_free(struct bridge_call *c);
+
+#endif

@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""Integration tests of the call bridge (src/dialer/bridge.h) with real peers: sipp plays
+the carrier (scenarios in tests/integration/bridge/), baresip the agent's softphone
+(digest REGISTER to our registrar, auto-answer, a WAV file as its microphone), and
+waihu-pbx-test hosts the bridge, the SIP engine and the media engine in between.
+
+Checks: the call completes end to end; the decrypted stereo recording has speech energy on
+both channels (carrier left, agent right); RFC 2833 digits from sipp's pcaps are reported;
+failures (no answer, 486, 503, agent not registered, agent killed, carrier BYE) end with a
+CDR reason and leave no call, SIP leg or media session behind.
+
+Real processes on 127.0.0.1, ports 19000-19999 only; waits are on conditions with
+deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default build-bridge/); WAIHU_SLOW
+stretches deadlines (ASan builds). Audio is generated with flite and sox."""
+import array
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import wave
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, os.environ.get("WAIHU_BRIDGE_BUILD", "build-bridge"))
+PBX = os.path.join(BUILD, "tools/waihu-pbx-test/waihu-pbx-test")
+RECORDING = os.path.join(BUILD, "tools/waihu-recording/waihu-recording")
+SCENARIOS = os.path.join(ROOT, "tests/integration/bridge")
+SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
+
+PBX_PORT = 19060
+BARESIP_PORT = 19080
+SIPP_PORT = 19100
+SIPP_MEDIA_PORT = 19200
+BARESIP_RTP = "19400-19499"
+PBX_RTP = "19500-19999"
+TRUNK = "sip:%s@127.0.0.1:%d"
+
+SPEECH_DBFS = -45.0  # flite speech through G.711 sits around -20..-30 dBFS over a call
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def udp_port_busy(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
+class Procs:
+    """Started processes, stopped at tearDown; stderr kept in the temp dir."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+        self.files = []
+
+    def start(self, name, argv, **kw):
+        err = open(os.path.join(self.tmp, name + ".err"), "w")
+        self.files.append(err)
+        p = subprocess.Popen(argv, stderr=err, cwd=self.tmp, **kw)
+        p.name = name
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=15 * SLOW)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            for pipe in (p.stdin, p.stdout):
+                if pipe:
+                    pipe.close()
+        for f in self.files:
+            f.close()
+
+    def sanitizer_reports(self):
+        bad = []
+        for name in os.listdir(self.tmp):
+            if name.endswith(".err"):
+                with open(os.path.join(self.tmp, name), errors="replace") as f:
+                    text = f.read()
+                if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
+                        "ERROR: LeakSanitizer" in text:
+                    bad.append(name)
+        return bad
+
+
+class Pbx:
+    """waihu-pbx-test: JSON commands in, JSON events and CDRs out."""
+
+    def __init__(self, procs, args=()):
+        self.events = []
+        self.cond = threading.Condition()
+        self.p = procs.start("pbx", [PBX, "--bind", "127.0.0.1:%d" % PBX_PORT,
+                                     "--rtp-ports", PBX_RTP] + list(args),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.wait(lambda e: e["ev"] == "ready", 10, "pbx ready")
+
+    def _read(self):
+        for line in self.p.stdout:
+            with self.cond:
+                self.events.append(json.loads(line))
+                self.cond.notify_all()
+
+    def send(self, **cmd):
+        self.p.stdin.write(json.dumps(cmd) + "\n")
+        self.p.stdin.flush()
+
+    def find(self, pred):
+        with self.cond:
+            return [e for e in self.events if pred(e)]
+
+    def wait(self, pred, timeout, what, count=1):
+        deadline = time.monotonic() + timeout * SLOW
+        with self.cond:
+            while True:
+                hits = [e for e in self.events if pred(e)]
+                if len(hits) >= count:
+                    return hits[0] if count == 1 else hits
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    raise AssertionError("timed out waiting for %s (have %d of %d)" %
+                                         (what, len(hits), count))
+                self.cond.wait(min(left, 0.2))
+
+    def dial(self, number, agent="agent1", port=SIPP_PORT):
+        tag = "t%d" % time.monotonic_ns()
+        self.send(cmd="dial", tag=tag, number=number, target=TRUNK % (number, port), agent=agent)
+        ev = self.wait(lambda e: e.get("tag") == tag, 5, "dial reply")
+        assert ev["ev"] == "dialed", ev
+        return ev["id"]
+
+    def cdr(self, call_id, timeout=20):
+        return self.wait(lambda e: e["ev"] == "cdr" and e["id"] == call_id, timeout,
+                         "cdr of call %d" % call_id)
+
+    def state(self, call_id, state, timeout=10):
+        return self.wait(lambda e: e["ev"] == "state" and e["id"] == call_id and
+                         e["state"] == state, timeout, "call %d %s" % (call_id, state))
+
+    def stats(self):
+        n = len(self.find(lambda e: e["ev"] == "stats"))
+        self.send(cmd="stats")
+        hits = self.wait(lambda e: e["ev"] == "stats", 5, "stats", count=n + 1)
+        return hits[-1] if isinstance(hits, list) else hits
+
+    def wait_idle(self, timeout=10):
+        """Every call, SIP leg and media session is gone (polls the host's counters)."""
+        keys = ("calls_active", "media_open", "sip_legs_live", "sip_calls_active")
+        last = {}
+
+        def idle():
+            last.update(self.stats())
+            return all(last[k] == 0 for k in keys)
+        try:
+            wait_until(idle, timeout, "no active call")
+        except AssertionError:
+            raise AssertionError("still active: %s" % last)
+        return last
+
+
+class BridgeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for b in (PBX, RECORDING):
+            if not os.path.exists(b):
+                raise unittest.SkipTest("build first: " + b)
+        for tool in ("sipp", "baresip", "flite", "sox"):
+            if not shutil.which(tool):
+                raise unittest.SkipTest("missing " + tool)
+        cls.audio = tempfile.mkdtemp(prefix="waihu-bridge-audio-")
+        cls.wav = {}
+
+        def speech(name, text, voice):
+            raw = os.path.join(cls.audio, name + "-16k.wav")
+            subprocess.run(["flite", "-voice", voice, "-t", text, "-o", raw], check=True)
+            out = os.path.join(cls.audio, name + ".wav")
+            subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", out], check=True)
+            return out
+        customer = speech("customer", "Hello? Yes, this is the customer speaking. "
+                          "I would like to hear about your offer.", "slt")
+        agent = speech("agent", "Good morning, this is the agent from Waihu. "
+                       "How can I help you today?", "awb")
+        # The carrier streams raw mu-law (sipp rtp_stream, looped).
+        cls.ulaw = os.path.join(cls.audio, "carrier.ulaw")
+        subprocess.run(["sox", customer, "-t", "ul", "-r", "8000", "-c", "1", cls.ulaw],
+                       check=True)
+        # baresip hangs up at the end of its file: a short one for "agent hangs up", a
+        # long one (speech repeated, then silence) for the rest.
+        cls.wav["agent_short"] = os.path.join(cls.audio, "agent-short.wav")
+        subprocess.run(["sox", agent, cls.wav["agent_short"], "pad", "0.5", "2"], check=True)
+        cls.wav["agent_long"] = os.path.join(cls.audio, "agent-long.wav")
+        subprocess.run(["sox", agent, agent, agent, cls.wav["agent_long"], "pad", "0", "60"],
+                       check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.audio, ignore_errors=True)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="waihu-bridge-")
+        self.procs = Procs(self.tmp)
+        shutil.copy(self.ulaw, os.path.join(self.tmp, "carrier.ulaw"))
+        self.rec_dir = os.path.join(self.tmp, "rec")
+        os.mkdir(self.rec_dir)
+        self.key = os.path.join(self.tmp, "rec.key")
+        with open(self.key, "w") as f:
+            f.write(os.urandom(32).hex())
+        self.sipps = []
+
+    def tearDown(self):
+        self.procs.stop_all()
+        result = getattr(self._outcome, "result", None)
+        failed = bool(result) and any(t is self for t, _ in result.failures + result.errors)
+        failed = failed or bool(os.environ.get("WAIHU_KEEP_LOGS"))
+        reports = self.procs.sanitizer_reports()
+        # The host must shut down by itself on SIGTERM (sanitizers report at exit).
+        reports += ["%s exit %s" % (p.name, p.returncode) for p in self.procs.procs
+                    if p.name == "pbx" and p.returncode != 0]
+        if failed or reports:
+            print("logs kept in", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(reports, [], "sanitizer reports in " + self.tmp)
+
+    # -- peers --------------------------------------------------------------------------
+
+    def pbx(self, *args):
+        self.host = Pbx(self.procs, ["--record-dir", self.rec_dir, "--key-file", self.key] +
+                        list(args))
+        self.host.send(cmd="cred", user="agent1", password="secret1", tenant="t1")
+        return self.host
+
+    def agent(self, wav):
+        """baresip registered as agent1 (digest), auto-answer, wav as its microphone."""
+        conf = os.path.join(self.tmp, "baresip")
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(conf, "config"), "w") as f:
+            f.write("poll_method epoll\nsip_listen 127.0.0.1:%d\nsip_transports udp\n"
+                    "net_interface 127.0.0.1\naudio_source aufile,%s\n"
+                    "audio_player aubridge,nil\naudio_alert aubridge,nil\nrtp_ports %s\n"
+                    "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
+                    "module aubridge.so\nmodule_app account.so\nmodule_app menu.so\n"
+                    % (BARESIP_PORT, wav, BARESIP_RTP))
+        with open(os.path.join(conf, "accounts"), "w") as f:
+            f.write("<sip:agent1@127.0.0.1:%d;transport=udp>;auth_pass=secret1;regint=60;"
+                    "answermode=auto;audio_codecs=PCMU\n" % PBX_PORT)
+        n = len(self.host.find(lambda e: e["ev"] == "registered" and e["expires"] > 0))
+        p = self.procs.start("baresip", ["baresip", "-f", conf], stdout=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL)
+        self.host.wait(lambda e: e["ev"] == "registered" and e["expires"] > 0, 15,
+                       "agent registration", count=n + 1)
+        return p
+
+    def carrier(self, scenario, *extra, subst=None):
+        """sipp as the carrier's UAS for one call; returns the process. A scenario ending in
+        .in is a template: subst maps its @KEY@ placeholders to values."""
+        name = "sipp%d" % len(self.sipps)
+        path = os.path.join(SCENARIOS, scenario)
+        if scenario.endswith(".in"):
+            with open(path) as f:
+                text = f.read()
+            for k, v in (subst or {}).items():
+                text = text.replace("@%s@" % k, str(v))
+            path = os.path.join(self.tmp, name + "_" + scenario[:-3])
+            with open(path, "w") as f:
+                f.write(text)
+        argv = ["sipp", "-sf", path, "-i", "127.0.0.1",
+                "-p", str(SIPP_PORT), "-mi", "127.0.0.1", "-mp", str(SIPP_MEDIA_PORT),
+                "-m", "1", "-nostdin", "-timeout", str(int(90 * SLOW)), "-timeout_error",
+                "-trace_err", "-error_file", os.path.join(self.tmp, name + "_errors.log"),
+                "-trace_msg", "-message_file", os.path.join(self.tmp, name + "_messages.log")
+                ] + list(extra)
+        p = self.procs.start(name, argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.sipps.append(p)
+        wait_until(lambda: udp_port_busy(SIPP_PORT), 10, "sipp listening")
+        return p
+
+    def sipp_done(self, p, timeout=20):
+        """sipp's exit status once its one call is over (0: the scenario completed)."""
+        try:
+            return p.wait(timeout=timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("sipp still running")
+
+    # -- checks -------------------------------------------------------------------------
+
+    def energy(self, cdr):
+        """rms dBFS per channel of the decrypted recording of a CDR."""
+        self.assertIn("recording", cdr)
+        self.assertEqual(cdr["recording_err"], 0, cdr)
+        wav = os.path.join(self.tmp, "call-%d.wav" % cdr["id"])
+        r = subprocess.run([RECORDING, "decrypt", "--key-file", self.key, cdr["recording"], wav],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([RECORDING, "energy", wav], capture_output=True, text=True,
+                           check=True)
+        levels = {int(c): float(v) for c, v in
+                  re.findall(r"channel=(\d+) rms_dbfs=(-?[\d.]+)", r.stdout)}
+        self.assertEqual(sorted(levels), [0, 1], r.stdout)
+        return levels[0], levels[1]
+
+    def tail_levels(self, cdr, seconds):
+        """rms dBFS per channel over the recording's last seconds (python, from the WAV)."""
+        with wave.open(os.path.join(self.tmp, "call-%d.wav" % cdr["id"])) as w:
+            self.assertEqual((w.getnchannels(), w.getsampwidth(), w.getframerate()),
+                             (2, 2, 8000))
+            n = w.getnframes()
+            w.setpos(max(0, n - int(seconds * 8000)))
+            pcm = array.array("h", w.readframes(n))
+        out = []
+        for ch in (0, 1):
+            samples = pcm[ch::2]
+            rms = math.sqrt(sum(x * x for x in samples) / max(1, len(samples)))
+            out.append(20 * math.log10(rms / 32768) if rms > 0 else -200.0)
+        return out
+
+    def assert_clean_end(self):
+        st = self.host.wait_idle()
+        self.assertEqual(st["illegal_moves"], 0, st)
+        self.assertEqual(st["sip_illegal_moves"], 0, st)
+        return st
+
+
+class TestBridgedCalls(BridgeTest):
+    def test_call_end_to_end_agent_hangs_up(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_short"])
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("1001")
+        pbx.state(c, "bridged")
+        cdr = pbx.cdr(c, 30)
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["status"]),
+                         ("answered", "remote-bye", "agent", 200), cdr)
+        self.assertGreater(cdr["talk_ms"], 3000, cdr)
+        self.assertTrue(cdr.get("carrier_dialog") and cdr.get("agent_dialog"), cdr)
+        # Both directions were relayed: ~50 packets per second each way.
+        for leg in ("carrier_rtp", "agent_rtp"):
+            self.assertGreater(cdr[leg]["rx"], 100, cdr)
+            self.assertGreater(cdr[leg]["tx"], 100, cdr)
+            # The first packets can beat the 200 OK (the remote is set from its SDP).
+            self.assertLessEqual(cdr[leg]["wrong_source"], 10, cdr)
+        left, right = self.energy(cdr)
+        print("\nend to end: talk %d ms, rms carrier (left) %.1f dBFS, agent (right) %.1f dBFS, "
+              "packets carrier rx %d tx %d (early %d), agent rx %d tx %d (early %d)"
+              % (cdr["talk_ms"], left, right, cdr["carrier_rtp"]["rx"], cdr["carrier_rtp"]["tx"],
+                 cdr["carrier_rtp"]["wrong_source"], cdr["agent_rtp"]["rx"],
+                 cdr["agent_rtp"]["tx"], cdr["agent_rtp"]["wrong_source"]))
+        self.assertGreater(left, SPEECH_DBFS)
+        self.assertGreater(right, SPEECH_DBFS)
+        # Channels are not swapped: the agent's file ends with 2 s of silence while the
+        # customer keeps talking, so the last second is loud on the left, silent on the right.
+        tail_left, tail_right = self.tail_levels(cdr, 1.0)
+        print("last second: left %.1f dBFS, right %.1f dBFS" % (tail_left, tail_right))
+        self.assertGreater(tail_left, SPEECH_DBFS)
+        self.assertLess(tail_right, -60)
+        self.assertEqual(self.sipp_done(sipp), 0)  # the carrier got our BYE
+        self.assert_clean_end()
+
+    def test_carrier_hangs_up(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])
+        sipp = self.carrier("uas_bye.xml")
+        c = pbx.dial("1002")
+        cdr = pbx.cdr(c, 30)
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"]),
+                         ("answered", "remote-bye", "carrier"), cdr)
+        left, right = self.energy(cdr)
+        print("\ncarrier bye: talk %d ms, rms left %.1f dBFS, right %.1f dBFS"
+              % (cdr["talk_ms"], left, right))
+        self.assertGreater(left, SPEECH_DBFS)
+        self.assertGreater(right, SPEECH_DBFS)
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+    def test_rfc2833_digits_from_the_carrier(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])
+        sipp = self.carrier("uas_dtmf.xml")
+        c = pbx.dial("1003")
+        want = "1234567890*#"
+        hits = pbx.wait(lambda e: e["ev"] == "dtmf" and e["id"] == c, 20, "digits",
+                        count=len(want))
+        got = "".join(e["digit"] for e in hits)
+        print("\ndtmf: got %r" % got)
+        self.assertEqual(got, want)
+        self.assertTrue(all(e["leg"] == "carrier" and e["source"] == "rfc4733" for e in hits))
+        pbx.send(cmd="hangup", id=c)
+        cdr = pbx.cdr(c)
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["digits"]),
+                         ("answered", "local-hangup", "local", want), cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+
+class TestFailures(BridgeTest):
+    def test_carrier_never_answers(self):
+        pbx = self.pbx("--carrier-timeout-ms", "2000")
+        self.agent(self.wav["agent_long"])
+        sipp = self.carrier("uas_noanswer.xml")
+        c = pbx.dial("2001")
+        cdr = pbx.cdr(c, 15)
+        self.assertEqual((cdr["result"], cdr["status"], cdr["end_reason"], cdr["hangup_by"]),
+                         ("no-answer", 408, "carrier-failed", "none"), cdr)
+        self.assertGreaterEqual(cdr["ring_ms"], 1900, cdr)
+        self.assertNotIn("recording", cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)  # sipp saw our CANCEL
+        self.assert_clean_end()
+
+    def test_carrier_busy_then_unavailable(self):
+        pbx = self.pbx()
+        for code, result in ((486, "busy"), (503, "carrier-failure")):
+            sipp = self.carrier("uas_reject.xml.in", subst={"CODE": code})
+            c = pbx.dial("20%d" % code)
+            cdr = pbx.cdr(c)
+            self.assertEqual((cdr["result"], cdr["status"], cdr["end_reason"]),
+                             (result, code, "carrier-failed"), cdr)
+            self.assertEqual(self.sipp_done(sipp), 0)
+            wait_until(lambda: not udp_port_busy(SIPP_PORT), 10, "sipp port free")
+        self.assert_clean_end()
+
+    def test_agent_not_registered(self):
+        pbx = self.pbx()
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("2002")
+        cdr = pbx.cdr(c)
+        self.assertEqual((cdr["result"], cdr["status"], cdr["end_reason"]),
+                         ("agent-unavailable", 404, "agent-failed"), cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)  # the answered carrier got a BYE
+        self.assert_clean_end()
+
+    def test_agent_softphone_killed_mid_call(self):
+        pbx = self.pbx("--rtp-timeout-ms", "2000", "--sip-timer-ms", "2000")
+        baresip = self.agent(self.wav["agent_long"])
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("2003")
+        pbx.state(c, "bridged")
+        # Two seconds of audio recorded (~32 KB per second sealed) before the softphone dies.
+        wait_until(lambda: [f for f in os.listdir(self.rec_dir)
+                            if os.path.getsize(os.path.join(self.rec_dir, f)) > 64000],
+                   10, "two seconds recorded")
+        baresip.kill()
+        baresip.wait()
+        t0 = time.monotonic()
+        cdr = pbx.cdr(c, 20)
+        print("\nagent killed: CDR after %.1f s" % (time.monotonic() - t0))
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"]),
+                         ("answered", "rtp-timeout", "agent"), cdr)
+        self.assertGreater(cdr["agent_rtp"]["rx"], 90, cdr)
+        self.assertGreaterEqual(cdr["duration_ms"], 4000, cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)  # the carrier got our BYE
+        self.assert_clean_end()
+
+
+
+class TestAnsweringMachineDetection(BridgeTest):
+    def carrier_says(self, *parts):
+        """carrier.ulaw for sipp: the given WAVs or silences (seconds) in a row."""
+        args = []
+        for i, part in enumerate(parts):
+            if isinstance(part, (int, float)):
+                path = os.path.join(self.tmp, "silence%d.wav" % i)
+                subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", path, "trim",
+                                "0", str(part)], check=True)
+                part = path
+            args.append(part)
+        subprocess.run(["sox"] + args + ["-t", "ul", os.path.join(self.tmp, "carrier.ulaw")],
+                       check=True)
+
+    def test_person_saying_hello_gets_the_agent(self):
+        pbx = self.pbx("--amd")
+        self.agent(self.wav["agent_long"])
+        hello = os.path.join(self.tmp, "hello.wav")
+        subprocess.run(["flite", "-voice", "slt", "-t", "Hello?", "-o", hello + ".16k.wav"],
+                       check=True)
+        subprocess.run(["sox", hello + ".16k.wav", "-r", "8000", "-c", "1", "-b", "16", hello],
+                       check=True)
+        self.carrier_says(0.3, hello, 4)
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("3001")
+        amd = pbx.wait(lambda e: e["ev"] == "amd" and e["id"] == c, 10, "amd decision")
+        self.assertEqual(amd["result"], "human")
+        pbx.state(c, "bridged")
+        pbx.send(cmd="hangup", id=c)
+        cdr = pbx.cdr(c)
+        self.assertEqual((cdr["result"], cdr["amd"], cdr["hangup_by"]),
+                         ("answered", "human", "local"), cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+    def test_answering_machine_is_hung_up_without_an_agent(self):
+        pbx = self.pbx("--amd")
+        self.agent(self.wav["agent_long"])
+        greeting = os.path.join(self.tmp, "greeting.wav")
+        subprocess.run(["flite", "-voice", "kal", "-t", "Hi, you have reached the voicemail of "
+                        "Alex Smith. I can not take your call right now. Please leave a message "
+                        "after the tone.", "-o", greeting + ".16k.wav"], check=True)
+        subprocess.run(["sox", greeting + ".16k.wav", "-r", "8000", "-c", "1", "-b", "16",
+                        greeting], check=True)
+        self.carrier_says(0.3, greeting, 2)
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("3002")
+        cdr = pbx.cdr(c, 15)
+        self.assertEqual((cdr["result"], cdr["amd"], cdr["end_reason"], cdr["hangup_by"]),
+                         ("machine", "machine", "amd-machine", "local"), cdr)
+        self.assertIsNone(cdr.get("agent_dialog"), cdr)  # the agent was never called
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,355 @@
+/* waihu-pbx-test: hosts the bridge with a SIP engine (registrar for agents) and a media
+ * engine on one libuv loop, for integration tests. Commands arrive as JSON lines on stdin
+ * (cred, uncred, dial, hangup, stats, quit); events and CDRs leave as JSON lines on stdout
+ * (docs/bridge.md). */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "bridge.h"
+#include "media.h"
+#include "sip.h"
+
+struct host {
+    uv_loop_t loop;
+    uv_pipe_t in;
+    uv_signal_t sigterm;
+    struct sip_engine *sip;
+    struct media_engine *media;
+    struct bridge *bridge;
+    int stopped;
+    char line[65536];
+    size_t line_len;
+};
+
+static void out(json_t *obj)
+{
+    json_dumpf(obj, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    fflush(stdout);
+    json_decref(obj);
+}
+
+static const char *str(json_t *cmd, const char *key)
+{
+    return json_string_value(json_object_get(cmd, key));
+}
+
+static json_t *rtp_json(const struct media_leg_stats *s)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "rx", (json_int_t)s->packets_rx, "tx",
+                     (json_int_t)s->packets_tx, "wrong_source", (json_int_t)s->wrong_source,
+                     "malformed", (json_int_t)s->malformed, "lost", (json_int_t)s->lost,
+                     "jitter_ms", s->jitter_ms);
+}
+
+static void on_cdr(struct bridge *b, const struct bridge_cdr *c, void *data)
+{
+    (void)b;
+    (void)data;
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:i,s:i,s:i,s:i,s:s,s:s,"
+                          "s:s,s:i,s:I,s:o,s:o}",
+                          "ev", "cdr", "id", (json_int_t)c->id, "number", c->number, "target",
+                          c->trunk_target, "agent", c->agent, "result", c->result, "end_reason",
+                          c->end_reason, "hangup_by", bridge_party_name(c->hangup_by), "status",
+                          c->status, "start_wall_ms", (json_int_t)c->start_wall_ms, "ring_ms",
+                          (int)c->ring_ms, "agent_ring_ms", (int)c->agent_ring_ms, "talk_ms",
+                          (int)c->talk_ms, "duration_ms", (int)c->duration_ms, "amd", c->amd,
+                          "amd_reason", c->amd_reason, "digits", c->digits, "recording_err",
+                          c->recording_err, "recording_frames", (json_int_t)c->recording_frames,
+                          "carrier_rtp", rtp_json(&c->carrier_rtp), "agent_rtp",
+                          rtp_json(&c->agent_rtp));
+    if (c->recording) {
+        json_object_set_new(o, "recording", json_string(c->recording));
+    }
+    if (c->carrier_dialog) {
+        json_object_set_new(o, "carrier_dialog", json_string(c->carrier_dialog));
+    }
+    if (c->agent_dialog) {
+        json_object_set_new(o, "agent_dialog", json_string(c->agent_dialog));
+    }
+    out(o);
+}
+
+static void on_bridge_event(struct bridge *b, const struct bridge_event *ev, void *data)
+{
+    (void)b;
+    (void)data;
+    switch (ev->type) {
+    case BRIDGE_EV_STATE:
+        out(json_pack("{s:s,s:I,s:s}", "ev", "state", "id", (json_int_t)ev->id, "state",
+                      ev->state));
+        break;
+    case BRIDGE_EV_DTMF: {
+        char d[2] = {ev->digit, 0};
+        out(json_pack("{s:s,s:I,s:s,s:s,s:s}", "ev", "dtmf", "id", (json_int_t)ev->id, "digit", d,
+                      "leg", bridge_party_name(ev->party), "source", ev->detail));
+        break;
+    }
+    case BRIDGE_EV_AMD:
+        out(json_pack("{s:s,s:I,s:s}", "ev", "amd", "id", (json_int_t)ev->id, "result",
+                      ev->detail));
+        break;
+    }
+}
+
+static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *data)
+{
+    struct host *h = data;
+    if (h->bridge && bridge_on_sip_event(h->bridge, ev)) {
+        return;
+    }
+    if (ev->type == SIP_EV_REGISTERED) {
+        out(json_pack("{s:s,s:s,s:s,s:i}", "ev", "registered", "agent", ev->agent ? ev->agent : "",
+                      "contact", ev->target ? ev->target : "", "expires", (int)ev->expires_s));
+    } else if (ev->type == SIP_EV_INCOMING) {
+        sip_call_respond(engine, ev->call_id, 403, NULL); /* agents may not dial out here */
+    } else if (ev->type == SIP_EV_BANNED) {
+        out(json_pack("{s:s,s:s,s:s}", "ev", "banned", "source", ev->source ? ev->source : "",
+                      "reason", ev->reason));
+    }
+}
+
+static void on_media(struct media_engine *e, const struct media_event *ev, void *data)
+{
+    (void)e;
+    struct host *h = data;
+    if (h->bridge) {
+        bridge_on_media_event(h->bridge, ev);
+    }
+}
+
+static void stats(struct host *h)
+{
+    struct bridge_stats bs;
+    struct sip_engine_stats ss;
+    bridge_stats(h->bridge, &bs);
+    sip_engine_stats(h->sip, &ss);
+    out(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ev", "stats", "calls_active",
+                  (json_int_t)bs.calls_active, "media_open", (json_int_t)bs.media_open,
+                  "sip_legs_live", (json_int_t)bs.sip_legs_live, "sip_calls_active",
+                  (json_int_t)ss.calls_active, "calls_total", (json_int_t)bs.calls_total, "cdrs",
+                  (json_int_t)bs.cdrs, "illegal_moves", (json_int_t)bs.illegal_moves,
+                  "sip_illegal_moves", (json_int_t)ss.illegal_moves));
+}
+
+static void stop(struct host *h)
+{
+    if (h->stopped) {
+        return;
+    }
+    h->stopped = 1;
+    bridge_free(h->bridge);
+    h->bridge = NULL;
+    sip_engine_free(h->sip);
+    media_engine_free(h->media);
+    uv_close((uv_handle_t *)&h->in, NULL);
+    uv_close((uv_handle_t *)&h->sigterm, NULL);
+}
+
+static void run_command(struct host *h, const char *line)
+{
+    json_error_t jerr;
+    json_t *cmd = json_loads(line, 0, &jerr);
+    const char *name = cmd ? str(cmd, "cmd") : NULL;
+    int rv = 0;
+    if (!name) {
+        out(json_pack("{s:s,s:s}", "ev", "error", "error", "want {\"cmd\": ...}"));
+        json_decref(cmd);
+        return;
+    }
+    if (strcmp(name, "dial") == 0) {
+        struct bridge_dial d = {.number = str(cmd, "number"), .trunk_target = str(cmd, "target"),
+                                .proxy = str(cmd, "proxy"), .agent = str(cmd, "agent"),
+                                .from = str(cmd, "from"), .tenant = str(cmd, "tenant")};
+        uint64_t id = 0;
+        rv = bridge_dial(h->bridge, &d, &id);
+        if (rv == 0) {
+            out(json_pack("{s:s,s:I,s:O?}", "ev", "dialed", "id", (json_int_t)id, "tag",
+                          json_object_get(cmd, "tag")));
+        }
+    } else if (strcmp(name, "hangup") == 0) {
+        rv = bridge_hangup(h->bridge, (uint64_t)json_integer_value(json_object_get(cmd, "id")));
+    } else if (strcmp(name, "cred") == 0) {
+        rv = sip_engine_set_credential(h->sip, str(cmd, "user"), str(cmd, "ha1"),
+                                       str(cmd, "password"), str(cmd, "tenant"));
+    } else if (strcmp(name, "uncred") == 0) {
+        rv = sip_engine_remove_credential(h->sip, str(cmd, "user"));
+    } else if (strcmp(name, "stats") == 0) {
+        stats(h);
+    } else if (strcmp(name, "quit") == 0) {
+        stop(h);
+    } else {
+        rv = WAIHU_EINVAL;
+    }
+    if (rv != 0) {
+        out(json_pack("{s:s,s:s,s:s,s:O?}", "ev", "error", "cmd", name, "error",
+                      waihu_strerror(rv), "tag", json_object_get(cmd, "tag")));
+    }
+    json_decref(cmd);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    (void)handle;
+    buf->base = malloc(suggested);
+    buf->len = buf->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct host *h = s->data;
+    for (ssize_t i = 0; i < n && !h->stopped; i++) {
+        char c = buf->base[i];
+        if (c == '\n') {
+            h->line[h->line_len] = '\0';
+            if (h->line_len) {
+                run_command(h, h->line);
+            }
+            h->line_len = 0;
+        } else if (h->line_len + 1 < sizeof h->line) {
+            h->line[h->line_len++] = c;
+        }
+    }
+    free(buf->base);
+    if (n < 0) {
+        stop(h); /* stdin closed */
+    }
+}
+
+static void on_sigterm(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    stop(s->data);
+}
+
+static int read_key(const char *path, uint8_t key[MEDIA_REC_KEY_BYTES])
+{
+    char hex[129] = "";
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    size_t n = fread(hex, 1, sizeof hex - 1, f);
+    fclose(f);
+    hex[n] = '\0';
+    for (int i = 0; i < MEDIA_REC_KEY_BYTES; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            return -1;
+        }
+        key[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static int parse_ports(const char *text, uint16_t *lo, uint16_t *hi)
+{
+    unsigned a, b;
+    if (sscanf(text, "%u-%u", &a, &b) != 2 || a > b || b > 65535) {
+        return -1;
+    }
+    *lo = (uint16_t)a;
+    *hi = (uint16_t)b;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: waihu-pbx-test [--bind A:P] [--rtp-ports LO-HI] [--workers N]\n"
+                    "  [--record-dir D --key-file K(64 hex)] [--carrier-timeout-ms N]\n"
+                    "  [--agent-timeout-ms N] [--rtp-timeout-ms N] [--amd] [--inband-dtmf]\n"
+                    "  [--from URI] [--exempt IPS]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, 0, 'b'},
+        {"rtp-ports", required_argument, 0, 'p'},
+        {"workers", required_argument, 0, 'w'},
+        {"record-dir", required_argument, 0, 'r'},
+        {"key-file", required_argument, 0, 'k'},
+        {"carrier-timeout-ms", required_argument, 0, 'c'},
+        {"agent-timeout-ms", required_argument, 0, 'a'},
+        {"rtp-timeout-ms", required_argument, 0, 't'},
+        {"amd", no_argument, 0, 'm'},
+        {"inband-dtmf", no_argument, 0, 'i'},
+        {"from", required_argument, 0, 'f'},
+        {"exempt", required_argument, 0, 'x'},
+        {"sip-timer-ms", required_argument, 0, 'T'},
+        {0, 0, 0, 0}};
+    static struct host h;
+    struct sip_engine_config scfg = {.bind_udp = "127.0.0.1:19060", .bind_tcp = NULL};
+    struct media_engine_config mcfg = {.n_workers = 2, .bind_ip = "127.0.0.1",
+                                       .port_min = 19500, .port_max = 19999, .cb = on_media,
+                                       .cb_data = &h};
+    struct bridge_config bcfg = {.from = "sip:+15550000@waihu", .agent_from = "sip:dialer@waihu",
+                                 .event_cb = on_bridge_event};
+    const char *key_file = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'b': scfg.bind_udp = optarg; break;
+        case 'p':
+            if (parse_ports(optarg, &mcfg.port_min, &mcfg.port_max) != 0) {
+                usage();
+                return 2;
+            }
+            break;
+        case 'w': mcfg.n_workers = (unsigned)atoi(optarg); break;
+        case 'r': bcfg.record_dir = optarg; break;
+        case 'k': key_file = optarg; break;
+        case 'c': bcfg.carrier_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'a': bcfg.agent_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 't': bcfg.rtp_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'm': bcfg.amd = 1; break;
+        case 'i': bcfg.inband_dtmf = 1; break;
+        case 'f': bcfg.from = optarg; break;
+        case 'x': scfg.guard_exempt = optarg; break;
+        case 'T': scfg.transaction_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        default: usage(); return 2;
+        }
+    }
+    if (bcfg.record_dir && (!key_file || read_key(key_file, bcfg.record_key) != 0)) {
+        fprintf(stderr, "waihu-pbx-test: --record-dir needs --key-file with 64 hex digits\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&h.loop);
+    int rv = sip_engine_new(&h.loop, &scfg, on_sip, &h, &h.sip);
+    if (rv == 0) {
+        rv = media_engine_new(&h.loop, &mcfg, &h.media);
+        if (rv != 0) {
+            sip_engine_free(h.sip);
+        }
+    }
+    if (rv == 0) {
+        rv = bridge_new(&h.loop, h.sip, h.media, &bcfg, on_cdr, &h, &h.bridge);
+        if (rv != 0) {
+            sip_engine_free(h.sip);
+            media_engine_free(h.media);
+        }
+    }
+    if (rv != 0) {
+        fprintf(stderr, "waihu-pbx-test: %s\n", waihu_strerror(rv));
+        uv_run(&h.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&h.loop);
+        return 1;
+    }
+    uv_pipe_init(&h.loop, &h.in, 0);
+    uv_pipe_open(&h.in, 0);
+    h.in.data = &h;
+    uv_read_start((uv_stream_t *)&h.in, on_alloc, on_read);
+    uv_signal_init(&h.loop, &h.sigterm);
+    h.sigterm.data = &h;
+    uv_signal_start(&h.sigterm, on_sigterm, SIGTERM);
+    out(json_pack("{s:s}", "ev", "ready"));
+    uv_run(&h.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&h.loop);
+    return 0;
+}
