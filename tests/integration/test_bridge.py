@@ -10,7 +10,7 @@ failures (no answer, 486, 503, agent not registered, agent killed, carrier BYE) 
 CDR reason and leave no call, SIP leg or media session behind.
 
 Real processes on 127.0.0.1, ports 19000-19999 only; waits are on conditions with
-deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default build-bridge/); WAIHU_SLOW
+deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default build/); WAIHU_SLOW
 stretches deadlines (ASan builds). Audio is generated with flite and sox."""
 import array
 import json
@@ -28,7 +28,7 @@ import unittest
 import wave
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, os.environ.get("WAIHU_BRIDGE_BUILD", "build-bridge"))
+BUILD = os.path.join(ROOT, os.environ.get("WAIHU_BRIDGE_BUILD", "build"))
 PBX = os.path.join(BUILD, "tools/waihu-pbx-test/waihu-pbx-test")
 RECORDING = os.path.join(BUILD, "tools/waihu-recording/waihu-recording")
 SCENARIOS = os.path.join(ROOT, "tests/integration/bridge")
