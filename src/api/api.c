@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "api_internal.h"
 
 void api_json(struct api *a, struct http_request *req, int status, json_t *doc)
@@ -147,7 +150,7 @@ static void dispatch(struct api *a, struct http_request *req)
             return;
         }
     }
-    if (api_route_keys(a, req, method, path) ||
+    if (api_route_keys(a, req, method, path) || api_route_calls(a, req, method, path) ||
         api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
         api_route_users(a, req, method, path) ||
         api_route_customers(a, req, method, path) ||
@@ -238,6 +241,23 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     return 0;
 }
 
+void api_attach_telephony(struct api *a, struct telephony *t)
+{
+    api_calls_attach(a, t);
+}
+
+int api_recording_key(struct api *a, uint8_t out[32])
+{
+    static const char label[] = "waihu/recording/v1";
+    unsigned int n = 0;
+    if (!a->has_master ||
+        HMAC(EVP_sha256(), a->master_key, sizeof a->master_key, (const uint8_t *)label,
+             strlen(label), out, &n) == NULL || n != 32) {
+        return WAIHU_ENOTFOUND;
+    }
+    return 0;
+}
+
 struct stop_ctx {
     struct api *a;
     void (*cb)(void *data);
@@ -250,6 +270,7 @@ static void http_stopped(void *data)
     api_import_close(s->a);
     api_cview_stop(s->a);
     api_keys_stop(s->a);
+    api_calls_stop(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

@@ -28,6 +28,13 @@ struct api_config {
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */
 WAIHU_API int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
                         struct store *s, struct api **out, char *errmsg);
+struct telephony;
+/* Places calls through t (POST/GET /v1/calls) and keeps agents' softphone credentials
+ * in it; t must outlive the API (stop the API first). */
+WAIHU_API void api_attach_telephony(struct api *a, struct telephony *t);
+/* The key recordings are encrypted with, derived from the master key; WAIHU_ENOTFOUND
+ * without a master key file. */
+WAIHU_API int api_recording_key(struct api *a, uint8_t out[32]);
 /* Stops listening; cb (may be NULL) once every handle is closed. */
 WAIHU_API void api_stop(struct api *a, void (*cb)(void *data), void *data);
 

@@ -129,7 +129,7 @@ void api_cview_stop(struct api *a)
     if (v == NULL) {
         return;
     }
-    store_watch(a->store, STORE_CF_CUSTOMER, NULL, NULL);
+    store_unwatch(a->store, STORE_CF_CUSTOMER, on_write, v);
     a->cview = NULL;
     uv_close((uv_handle_t *)&v->timer, closed);
 }

@@ -113,6 +113,51 @@ static void dnc_remove(struct api *a, struct http_request *req)
                       "do-not-call entry");
 }
 
+const char *api_dnc_match(struct api *a, uint64_t tenant_id, const char *e164)
+{
+    uint8_t key[CUSTOMER_IDX_KEY_BYTES + PREFIX_MAX], h[FIELDCRYPT_HASH_BYTES];
+    void *v;
+    size_t len;
+    if (!a->has_master || fieldcrypt_phone_hash(a->keyring, e164, h) != 0) {
+        return "unknown"; /* no key to hash with: treated as blocked by callers */
+    }
+    customer_idx_key('n', tenant_id, h, key);
+    if (store_get(a->store, STORE_CF_CUSTOMER_IDX, key, CUSTOMER_IDX_KEY_BYTES, &v, &len) == 0) {
+        free(v);
+        return "number";
+    }
+    /* Prefixes: every leading part of the number's digits. */
+    size_t plen = customer_tenant_prefix('x', tenant_id, key);
+    size_t digits = strlen(e164) - 1;
+    for (size_t n = 1; n <= digits && n <= PREFIX_MAX - 1; n++) {
+        memcpy(key + plen, e164 + 1, n);
+        if (store_get(a->store, STORE_CF_CUSTOMER_IDX, key, plen + n, &v, &len) == 0) {
+            free(v);
+            return "prefix";
+        }
+    }
+    return NULL;
+}
+
+int api_dnc_conditions(struct api *a, struct store_mutation_builder *mb, uint64_t tenant_id,
+                       const char *e164)
+{
+    uint8_t key[CUSTOMER_IDX_KEY_BYTES + PREFIX_MAX], h[FIELDCRYPT_HASH_BYTES];
+    if (!a->has_master || fieldcrypt_phone_hash(a->keyring, e164, h) != 0) {
+        return WAIHU_ENOTFOUND;
+    }
+    customer_idx_key('n', tenant_id, h, key);
+    store_mb_condition(mb, STORE_CF_CUSTOMER_IDX, key, CUSTOMER_IDX_KEY_BYTES, STORE_MB_ABSENT,
+                       NULL, 0);
+    size_t plen = customer_tenant_prefix('x', tenant_id, key);
+    size_t digits = strlen(e164) - 1;
+    for (size_t n = 1; n <= digits && n <= PREFIX_MAX - 1; n++) {
+        memcpy(key + plen, e164 + 1, n);
+        store_mb_condition(mb, STORE_CF_CUSTOMER_IDX, key, plen + n, STORE_MB_ABSENT, NULL, 0);
+    }
+    return 0;
+}
+
 static void dnc_check(struct api *a, struct http_request *req)
 {
     char nbuf[PHONE_INPUT_MAX + 1];
@@ -127,27 +172,10 @@ static void dnc_check(struct api *a, struct http_request *req)
     if (dnc_key(a, req, number, NULL, key, &klen, shown, sizeof shown) != 0) {
         return;
     }
-    void *v;
-    size_t len;
-    const char *match = NULL;
-    if (store_get(a->store, STORE_CF_CUSTOMER_IDX, key, klen, &v, &len) == 0) {
-        free(v);
-        match = "number";
-    } else {
-        /* Prefixes: every leading part of the number's digits. */
-        char country[4] = "CN", e164[PHONE_E164_SIZE], why[128];
-        api_tenant_country(a, a->who.tenant_id, country);
-        phone_normalize(number, country, e164, why, sizeof why);
-        size_t plen = customer_tenant_prefix('x', a->who.tenant_id, key);
-        size_t digits = strlen(e164) - 1;
-        for (size_t n = 1; n <= digits && n <= PREFIX_MAX - 1 && match == NULL; n++) {
-            memcpy(key + plen, e164 + 1, n);
-            if (store_get(a->store, STORE_CF_CUSTOMER_IDX, key, plen + n, &v, &len) == 0) {
-                free(v);
-                match = "prefix";
-            }
-        }
-    }
+    char country[4] = "CN", e164[PHONE_E164_SIZE], why[128];
+    api_tenant_country(a, a->who.tenant_id, country);
+    phone_normalize(number, country, e164, why, sizeof why);
+    const char *match = api_dnc_match(a, a->who.tenant_id, e164);
     api_json(a, req, 200,
              json_pack("{s:s, s:b, s:o}", "number", shown, "blocked", match != NULL, "match",
                        match ? json_string(match) : json_null()));

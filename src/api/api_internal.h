@@ -15,6 +15,7 @@
 struct key_waiter;
 struct api_cview;
 struct reencrypt_job;
+struct api_calls;
 struct customer_view;
 
 struct api {
@@ -42,6 +43,7 @@ struct api {
     char import_dir[400]; /* "" = imports disabled */
     struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
     struct reencrypt_job *reencrypt; /* this node's re-encryption pass (api_keys.c) */
+    struct api_calls *calls;         /* telephony, calls awaiting CDRs (api_calls.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -128,6 +130,20 @@ void api_keys_load(struct api *a);
 /* A Mutation creating data key id (random, wrapped by the master key), only if that id
  * is free; NULL if no key could be made. */
 struct store_mutation_builder *api_key_create_mutation(struct api *a, uint32_t id);
+/* The do-not-call entry blocking e164 in tenant: "number", "prefix", "unknown" (no key
+ * to check with: block), or NULL when it may be called. */
+const char *api_dnc_match(struct api *a, uint64_t tenant_id, const char *e164);
+/* Adds to mb the conditions "e164 is not on the do-not-call list" (number and every
+ * prefix), so that the FSM refuses the command if the number was listed before it
+ * commits, whatever this node has applied. 0 or WAIHU_ENOTFOUND (no key). */
+int api_dnc_conditions(struct api *a, struct store_mutation_builder *mb, uint64_t tenant_id,
+                       const char *e164);
+/* Calls placed through the node's telephony (api_calls.c): POST/GET /v1/calls. */
+struct telephony;
+void api_calls_attach(struct api *a, struct telephony *t);
+void api_calls_stop(struct api *a);
+bool api_route_calls(struct api *a, struct http_request *req, const char *method,
+                     const char *path);
 /* Key rotation and re-encryption (api_keys.c): /v1/admin/keys[/rotate|/reencrypt]. */
 void api_keys_start(struct api *a);
 void api_keys_stop(struct api *a);

@@ -340,7 +340,7 @@ static void job_closed(uv_handle_t *h)
 void api_keys_stop(struct api *a)
 {
     struct reencrypt_job *j = a->reencrypt;
-    store_watch(a->store, STORE_CF_META, NULL, NULL);
+    store_unwatch(a->store, STORE_CF_META, on_meta, a);
     a->reencrypt = NULL;
     if (j == NULL) {
         return;

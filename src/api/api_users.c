@@ -1,6 +1,7 @@
 /* Tenants and users: POST/GET /v1/tenants (bootstrap token), POST/GET /v1/users,
  * GET/PATCH /v1/users/{name} (tenant admins; docs/api-auth.md). */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,25 @@ static void user_write_free(struct user_write *w)
     free(w);
 }
 
+/* The SIP digest credential of a softphone user: MD5(name:realm:password) in hex (RFC
+ * 2617 HA1; the SIP engine's realm is "waihu"). Agents and supervisors log their
+ * softphones in with their API password. */
+static void sip_ha1(const char *name, const char *password, char out[33])
+{
+    char buf[512];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    int len = snprintf(buf, sizeof buf, "%s:waihu:%s", name, password);
+    out[0] = '\0';
+    if (len > 0 && (size_t)len < sizeof buf &&
+        EVP_Digest(buf, (size_t)len, md, &n, EVP_md5(), NULL) == 1 && n == 16) {
+        for (unsigned i = 0; i < 16; i++) {
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        }
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+}
+
 static void hash_password(uv_work_t *work)
 {
     struct user_write *w = work->data;
@@ -159,6 +179,16 @@ static void hash_password(uv_work_t *work)
             free(w->u->password_hash);
         }
         w->u->password_hash = strdup(hash);
+        if (w->u->sip_ha1 != protobuf_c_empty_string) {
+            free(w->u->sip_ha1);
+            w->u->sip_ha1 = (char *)protobuf_c_empty_string;
+        }
+        if (strcmp(w->u->role, "agent") == 0 || strcmp(w->u->role, "supervisor") == 0) {
+            char ha1[33];
+            sip_ha1(w->u->name, w->password, ha1);
+            char *copy = strdup(ha1);
+            w->u->sip_ha1 = copy ? copy : (char *)protobuf_c_empty_string;
+        }
     }
 }
 

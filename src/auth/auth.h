@@ -35,6 +35,8 @@ enum auth_action {
     AUTH_AUDIT_READ,
     AUTH_BACKUP,
     AUTH_CLUSTER_READ,
+    AUTH_CALL_PLACE,        /* place a call (agents: to themselves) */
+    AUTH_CALL_READ,         /* call records (agents: their own) */
     AUTH_ACTION_COUNT
 };
 

@@ -56,14 +56,16 @@ WAIHU_API void store_set_min_free(struct store *s, uint64_t min_free_bytes);
 
 WAIHU_API void store_on_applied(struct store *s, store_applied_fn fn, void *data);
 
-/* A watcher of one column family (one per family) is called on the apply thread after
+/* A watcher of a column family is called on the apply thread after
  * each entry commits, for every key that entry's mutations wrote in cf, in order: val
  * is the new value, or NULL when the key was deleted. key NULL means the whole family
  * may have changed (a snapshot was installed): rebuild from the store. Pointers live
  * only during the call. */
 typedef void (*store_watch_fn)(void *data, const void *key, size_t klen, const void *val,
                                size_t vlen);
-WAIHU_API void store_watch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data);
+/* Up to 4 watchers per family: returns 0 or WAIHU_ETOOBIG. store_unwatch removes one. */
+WAIHU_API int store_watch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data);
+WAIHU_API void store_unwatch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data);
 
 /* Index of the last raft entry whose effects are in the database. */
 WAIHU_API uint64_t store_applied_index(const struct store *s);

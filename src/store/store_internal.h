@@ -6,6 +6,12 @@
 
 #include "store.h"
 
+#define STORE_WATCHERS_PER_CF 4
+struct store_watcher {
+    store_watch_fn fn;
+    void *data;
+};
+
 struct store {
     rocksdb_t *db;
     rocksdb_options_t *opts;
@@ -24,10 +30,7 @@ struct store {
     struct store_fetcher fetcher;
     int snapshots_live; /* begun and not ended: the database must not be swapped */
     /* watchers (store_watch.c) and the writes of the entry being applied */
-    struct {
-        store_watch_fn fn;
-        void *data;
-    } watch[STORE_CF_COUNT];
+    struct store_watcher watch[STORE_CF_COUNT][STORE_WATCHERS_PER_CF];
     struct store_noted *noted;
     size_t n_noted, cap_noted;
 };

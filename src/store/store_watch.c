@@ -6,16 +6,55 @@
 
 #include "store_internal.h"
 
-void store_watch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data)
+int store_watch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data)
 {
-    s->watch[cf].fn = fn;
-    s->watch[cf].data = data;
+    struct store_watcher *w = s->watch[cf];
+    for (int i = 0; i < STORE_WATCHERS_PER_CF; i++) {
+        if (w[i].fn == NULL) {
+            w[i].fn = fn;
+            w[i].data = data;
+            return 0;
+        }
+    }
+    return WAIHU_ETOOBIG;
+}
+
+void store_unwatch(struct store *s, enum store_cf cf, store_watch_fn fn, void *data)
+{
+    struct store_watcher *w = s->watch[cf];
+    for (int i = 0; i < STORE_WATCHERS_PER_CF; i++) {
+        if (w[i].fn == fn && w[i].data == data) {
+            w[i].fn = NULL;
+            w[i].data = NULL;
+        }
+    }
+}
+
+static bool watched(const struct store *s, uint32_t cf)
+{
+    for (int i = 0; i < STORE_WATCHERS_PER_CF; i++) {
+        if (s->watch[cf][i].fn != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void tell(struct store *s, uint32_t cf, const void *key, size_t klen, const void *val,
+                 size_t vlen)
+{
+    for (int i = 0; i < STORE_WATCHERS_PER_CF; i++) {
+        struct store_watcher *w = &s->watch[cf][i];
+        if (w->fn != NULL) {
+            w->fn(w->data, key, klen, val, vlen);
+        }
+    }
 }
 
 void store_watch_note(struct store *s, uint32_t cf, const void *key, size_t klen,
                       const void *val, size_t vlen, bool deleted)
 {
-    if (cf >= STORE_CF_COUNT || s->watch[cf].fn == NULL) {
+    if (cf >= STORE_CF_COUNT || !watched(s, cf)) {
         return;
     }
     if (s->n_noted == s->cap_noted) {
@@ -35,7 +74,7 @@ void store_watch_tell(struct store *s)
 {
     for (size_t i = 0; i < s->n_noted; i++) {
         const struct store_noted *n = &s->noted[i];
-        s->watch[n->cf].fn(s->watch[n->cf].data, n->key, n->klen, n->val, n->vlen);
+        tell(s, n->cf, n->key, n->klen, n->val, n->vlen);
     }
     s->n_noted = 0;
 }
@@ -43,8 +82,6 @@ void store_watch_tell(struct store *s)
 void store_watch_reset(struct store *s)
 {
     for (int cf = 0; cf < STORE_CF_COUNT; cf++) {
-        if (s->watch[cf].fn != NULL) {
-            s->watch[cf].fn(s->watch[cf].data, NULL, 0, NULL, 0);
-        }
+        tell(s, (uint32_t)cf, NULL, 0, NULL, 0);
     }
 }

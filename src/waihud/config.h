@@ -15,6 +15,15 @@ struct waihud_config {
     char import_dir[400];
     unsigned rate_limit_per_s;
     unsigned rate_limit_burst;
+    /* telephony (docs/telephony.md); sip_bind "" = none on this node */
+    char sip_bind[64];
+    char rtp_ports[32];
+    char trunk[128];
+    char caller_id[32];
+    char recordings_dir[400];
+    unsigned carrier_timeout_ms;
+    unsigned rtp_timeout_ms;
+    unsigned amd;
 };
 
 /* Parses argv (and the file named by --config). On error writes "file:line: key: why"

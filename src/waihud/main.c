@@ -14,6 +14,7 @@
 #include "config.h"
 #include "identity.h"
 #include "store.h"
+#include "telephony.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -24,6 +25,7 @@ struct daemon {
     struct store *store;
     struct cluster *cluster;
     struct api *api;
+    struct telephony *telephony;
     bool stopping;
 };
 
@@ -38,7 +40,51 @@ static void cluster_stopped(void *data)
 static void api_stopped(void *data)
 {
     struct daemon *d = data;
+    telephony_stop(d->telephony); /* after the API: it detached first */
+    d->telephony = NULL;
     cluster_stop(d->cluster, cluster_stopped, d);
+}
+
+static int make_dirs(const char *dir, char *errmsg);
+
+/* Telephony when telephony.sip_bind is set: calls recorded under a key derived from
+ * the master key. Returns 0 or an exit code. */
+static int start_telephony(struct daemon *d, char *errmsg)
+{
+    const struct waihud_config *c = &d->cfg;
+    if (c->sip_bind[0] == '\0') {
+        return 0;
+    }
+    unsigned lo = 0, hi = 0;
+    char extra;
+    if (sscanf(c->rtp_ports, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 || hi > 65535 ||
+        hi <= lo) {
+        LOG_E("waihud", "telephony.rtp_ports: '%s' is not MIN-MAX within 1024-65535", c->rtp_ports);
+        return 2;
+    }
+    struct telephony_config tc = {.sip_bind = c->sip_bind, .rtp_min = (uint16_t)lo,
+                                  .rtp_max = (uint16_t)hi, .trunk = c->trunk,
+                                  .caller_id = c->caller_id[0] ? c->caller_id : NULL,
+                                  .carrier_timeout_ms = c->carrier_timeout_ms,
+                                  .rtp_timeout_ms = c->rtp_timeout_ms, .amd = (int)c->amd};
+    if (c->recordings_dir[0] != '\0') {
+        if (api_recording_key(d->api, tc.record_key) != 0) {
+            LOG_E("waihud", "telephony.recordings_dir needs customer.master_key_file");
+            return 2;
+        }
+        if (make_dirs(c->recordings_dir, errmsg) != 0) {
+            LOG_E("waihud", "%s", errmsg);
+            return 2;
+        }
+        tc.record_dir = c->recordings_dir;
+    }
+    int rv = telephony_start(&d->loop, &tc, &d->telephony, errmsg);
+    if (rv != 0) {
+        LOG_E("waihud", "telephony: %s", errmsg);
+        return rv == WAIHU_EINVAL ? 2 : 1;
+    }
+    api_attach_telephony(d->api, d->telephony);
+    return 0;
 }
 
 static void begin_stop(struct daemon *d)
@@ -151,6 +197,9 @@ int main(int argc, char **argv)
     if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
         LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;
+    }
+    if ((rv = start_telephony(&d, errmsg)) != 0) {
+        return rv;
     }
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);

@@ -1,0 +1,163 @@
+/* Telephony in a node: one SIP engine, one media engine, one bridge, wired as the test
+ * host waihu-pbx-test wires them (tools/waihu-pbx-test), but from configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "telephony.h"
+
+struct telephony {
+    struct sip_engine *sip;
+    struct media_engine *media;
+    struct bridge *bridge;
+    char trunk[128];
+    char from[160];
+    bridge_cdr_cb cdr_cb;
+    void *cdr_data;
+};
+
+static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *data)
+{
+    struct telephony *t = data;
+    if (t->bridge != NULL && bridge_on_sip_event(t->bridge, ev)) {
+        return;
+    }
+    switch (ev->type) {
+    case SIP_EV_REGISTERED:
+        LOG_I("telephony", "agent %s %s (%s)", ev->agent ? ev->agent : "?",
+              ev->expires_s ? "registered" : "unregistered", ev->source ? ev->source : "");
+        break;
+    case SIP_EV_INCOMING:
+        /* Agents place calls through the API (dialing rules, DNC, audit), not their
+         * softphone's dial pad. */
+        sip_call_respond(engine, ev->call_id, 403, NULL);
+        break;
+    case SIP_EV_BANNED:
+        LOG_W("telephony", "source %s banned: %s", ev->source ? ev->source : "?", ev->reason);
+        break;
+    default: break;
+    }
+}
+
+static void on_media(struct media_engine *e, const struct media_event *ev, void *data)
+{
+    (void)e;
+    struct telephony *t = data;
+    if (t->bridge != NULL) {
+        bridge_on_media_event(t->bridge, ev);
+    }
+}
+
+static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
+{
+    struct telephony *t = data;
+    LOG_I("telephony", "call %llu: %s %s by %s, talk %u ms", (unsigned long long)cdr->id,
+          cdr->result, cdr->end_reason, bridge_party_name(cdr->hangup_by), cdr->talk_ms);
+    if (t->cdr_cb != NULL) {
+        t->cdr_cb(b, cdr, t->cdr_data);
+    }
+}
+
+int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct telephony **out,
+                    char *errmsg)
+{
+    char ip[64];
+    const char *colon = cfg->sip_bind ? strrchr(cfg->sip_bind, ':') : NULL;
+    if (colon == NULL || (size_t)(colon - cfg->sip_bind) >= sizeof ip || cfg->trunk == NULL ||
+        cfg->trunk[0] == '\0' || cfg->rtp_min == 0 || cfg->rtp_max <= cfg->rtp_min) {
+        snprintf(errmsg, 256, "telephony needs sip bind ip:port, a trunk and an RTP port range");
+        return WAIHU_EINVAL;
+    }
+    snprintf(ip, sizeof ip, "%.*s", (int)(colon - cfg->sip_bind), cfg->sip_bind);
+    struct telephony *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        snprintf(errmsg, 256, "out of memory");
+        return WAIHU_ENOMEM;
+    }
+    snprintf(t->trunk, sizeof t->trunk, "%s", cfg->trunk);
+    snprintf(t->from, sizeof t->from, "sip:%s@waihu", cfg->caller_id ? cfg->caller_id : "anonymous");
+    struct sip_engine_config scfg = {.bind_udp = cfg->sip_bind,
+                                     .transaction_timeout_ms = 4000};
+    struct media_engine_config mcfg = {.n_workers = cfg->media_workers ? cfg->media_workers : 2,
+                                       .bind_ip = cfg->media_ip ? cfg->media_ip : ip,
+                                       .port_min = cfg->rtp_min, .port_max = cfg->rtp_max,
+                                       .cb = on_media, .cb_data = t};
+    struct bridge_config bcfg = {.media_ip = mcfg.bind_ip, .from = t->from,
+                                 .agent_from = "sip:dialer@waihu",
+                                 .carrier_timeout_ms = cfg->carrier_timeout_ms,
+                                 .rtp_timeout_ms = cfg->rtp_timeout_ms, .amd = cfg->amd,
+                                 .record_dir = cfg->record_dir};
+    memcpy(bcfg.record_key, cfg->record_key, sizeof bcfg.record_key);
+    int rv = sip_engine_new(loop, &scfg, on_sip, t, &t->sip);
+    if (rv != 0) {
+        snprintf(errmsg, 256, "SIP on %s: %s", cfg->sip_bind, waihu_strerror(rv));
+        free(t);
+        return rv;
+    }
+    rv = media_engine_new(loop, &mcfg, &t->media);
+    if (rv == 0) {
+        rv = bridge_new(loop, t->sip, t->media, &bcfg, on_cdr, t, &t->bridge);
+        if (rv != 0) {
+            media_engine_free(t->media);
+        }
+    }
+    if (rv != 0) {
+        snprintf(errmsg, 256, "media/bridge: %s", waihu_strerror(rv));
+        sip_engine_free(t->sip);
+        free(t);
+        return rv;
+    }
+    LOG_I("telephony", "SIP on %s, RTP %s:%u-%u, trunk %s%s", cfg->sip_bind, mcfg.bind_ip,
+          cfg->rtp_min, cfg->rtp_max, t->trunk, cfg->record_dir ? ", recording" : "");
+    *out = t;
+    return 0;
+}
+
+void telephony_stop(struct telephony *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    bridge_free(t->bridge);
+    t->bridge = NULL;
+    sip_engine_free(t->sip);
+    media_engine_free(t->media);
+    free(t);
+}
+
+void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data)
+{
+    t->cdr_cb = cb;
+    t->cdr_data = data;
+}
+
+int telephony_set_agent(struct telephony *t, const char *user, const char *ha1_hex,
+                        const char *tenant)
+{
+    return sip_engine_set_credential(t->sip, user, ha1_hex, NULL, tenant);
+}
+
+int telephony_remove_agent(struct telephony *t, const char *user)
+{
+    return sip_engine_remove_credential(t->sip, user);
+}
+
+int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
+                   uint64_t *call_id)
+{
+    char target[256];
+    snprintf(target, sizeof target, "sip:%s@%s", e164, t->trunk);
+    struct bridge_dial d = {.number = e164, .trunk_target = target, .agent = agent,
+                            .tenant = tenant};
+    return bridge_dial(t->bridge, &d, call_id);
+}
+
+int telephony_hangup(struct telephony *t, uint64_t call_id)
+{
+    return bridge_hangup(t->bridge, call_id);
+}
+
+void telephony_stats(struct telephony *t, struct bridge_stats *out)
+{
+    bridge_stats(t->bridge, out);
+}

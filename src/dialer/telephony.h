@@ -1,0 +1,52 @@
+/* The node's telephony: the SIP engine (registrar for agents), the media engine and the
+ * call bridge, started together from waihud's configuration and driven by services on
+ * the core loop (docs/telephony.md). It knows nothing of users or customers: the API
+ * pushes agent credentials in and takes CDRs out. */
+#ifndef WAIHU_DIALER_TELEPHONY_H
+#define WAIHU_DIALER_TELEPHONY_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "bridge.h"
+
+struct telephony;
+
+struct telephony_config {
+    const char *sip_bind;        /* "127.0.0.1:5060" (UDP) */
+    const char *media_ip;        /* RTP address; NULL = the SIP address's IP */
+    uint16_t rtp_min, rtp_max;   /* even ports in this range */
+    unsigned media_workers;      /* 0 = 2 */
+    const char *trunk;           /* carrier "host:port" for every call (trunk sets: later) */
+    const char *caller_id;       /* E.164 presented to the carrier */
+    const char *record_dir;      /* NULL: calls are not recorded */
+    uint8_t record_key[MEDIA_REC_KEY_BYTES];
+    uint32_t carrier_timeout_ms; /* 0 = 30000 */
+    uint32_t rtp_timeout_ms;     /* 0 = 10000 */
+    int amd;                     /* screen answers for machines before the agent */
+};
+
+/* Binds the SIP socket and starts the engines. errmsg (cap 256) says why on error. */
+int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct telephony **out,
+                    char *errmsg);
+/* Ends every call (no CDRs for them) and stops the engines. NULL is allowed. */
+void telephony_stop(struct telephony *t);
+
+/* Where CDRs go (one per call placed with telephony_dial). */
+void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data);
+
+/* Agents allowed to register: HA1 = MD5(user:waihu:password) in hex. */
+int telephony_set_agent(struct telephony *t, const char *user, const char *ha1_hex,
+                        const char *tenant);
+int telephony_remove_agent(struct telephony *t, const char *user);
+
+/* Calls e164 through the trunk and bridges the answer to the agent's softphone. tenant
+ * is checked against destination rules when they are configured. */
+int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
+                   uint64_t *call_id);
+int telephony_hangup(struct telephony *t, uint64_t call_id);
+
+struct bridge_stats;
+void telephony_stats(struct telephony *t, struct bridge_stats *out);
+
+#endif
