@@ -33,8 +33,12 @@ step "integration under ASan+UBSan: test_customers.py" "${asan_env[@]}" \
   timeout 900 python3 tests/integration/test_customers.py
 step "integration under ASan+UBSan: test_sip_carrier.py" env WAIHU_SIP_BUILD=build-asan \
   WAIHU_SLOW=3 WAIHU_SIP_LOAD_CALLS=1000 timeout 900 python3 tests/integration/test_sip_carrier.py
+step "integration under ASan+UBSan: test_calls.py" "${asan_env[@]}" WAIHU_CALLS_BUILD=build-asan \
+  WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_calls.py
 step "integration under ASan+UBSan: test_bridge.py" env WAIHU_BRIDGE_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_bridge.py
+step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
+  WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

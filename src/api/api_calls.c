@@ -325,6 +325,24 @@ static bool agent_ok(struct api *a, const struct auth_principal *who, const char
     return ok;
 }
 
+static void caught_up(void *data, int status)
+{
+    struct place *p = data;
+    if (status != 0) {
+        api_error(p->a, p->req, 503, "unavailable", NULL, "cluster: %s", waihu_strerror(status));
+        free(p);
+        return;
+    }
+    if (!agent_ok(p->a, &p->who, p->agent)) {
+        api_error(p->a, p->req, 403, "forbidden", "agent",
+                  "calls are bridged to an agent of your tenant (and department); agents only "
+                  "to themselves");
+        free(p);
+        return;
+    }
+    api_with_keyring(p->a, with_keys, p);
+}
+
 static void place_call(struct api *a, struct http_request *req)
 {
     json_t *b = api_body_object(a, req);
@@ -360,14 +378,8 @@ static void place_call(struct api *a, struct http_request *req)
     snprintf(p->number, sizeof p->number, "%s", number ? number : "");
     snprintf(p->agent, sizeof p->agent, "%s", agent);
     json_decref(b);
-    if (!agent_ok(a, &a->who, p->agent)) {
-        api_error(a, req, 403, "forbidden", "agent",
-                  "calls are bridged to an agent of your tenant (and department); agents only "
-                  "to themselves");
-        free(p);
-        return;
-    }
-    api_with_keyring(a, with_keys, p);
+    /* Read what the cluster has committed (a customer or agent just created elsewhere). */
+    cluster_read_barrier(a->cluster, caught_up, p);
 }
 
 /* ---- GET /v1/calls ---- */
