@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The main job, as far as it has landed: a local 3-node cluster on 127.0.0.1
-# (API on :8001-8003), its status shown by waihuctl. Ctrl-C stops it.
+# (API on :8001-8003; node n1 also runs telephony, SIP on :5060), its status shown by
+# waihuctl, then a demo: customers imported, calls placed through the cluster to a
+# simulated carrier (sipp) and bridged to an agent's softphone (baresip), recorded, and
+# their records printed. Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh build
 export WAIHU_TOKEN_FILE=run/secrets/bootstrap.token
-python3 tools/localcluster/localcluster.py up --nodes 3 --dcs dc1,dc2,dc3 --dir run &
+python3 tools/localcluster/localcluster.py up --nodes 3 --dcs dc1,dc2,dc3 --dir run \
+  --telephony 127.0.0.1:5060 --trunk 127.0.0.1:5070 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 for _ in $(seq 1 600); do
@@ -16,6 +20,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 build/tools/waihuctl/waihuctl --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 cluster status
+python3 tools/demo/demo_calls.py --dir run || echo "run: the demo calls failed (logs in run/n1/waihud.log); the cluster keeps running"
 echo "Try: WAIHU_TOKEN_FILE=run/secrets/bootstrap.token build/tools/waihuctl/waihuctl settings put greeting hello"
 echo "API token for curl: Authorization: Bearer \$(cat run/secrets/bootstrap.token) (docs/api-auth.md)"
 echo "Ctrl-C stops the cluster (data stays under run/)."

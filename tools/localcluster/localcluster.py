@@ -327,9 +327,17 @@ def main():
     ap.add_argument("--binary", default=None)
     ap.add_argument("--keep", action="store_true", help="keep existing data")
     ap.add_argument("--tls", action="store_true", help="mutual TLS between nodes")
+    ap.add_argument("--telephony", metavar="SIP_IP:PORT",
+                    help="node n1 runs telephony: SIP here, RTP 20000-20999, calls to the "
+                         "carrier at --trunk, recordings under DIR/recordings")
+    ap.add_argument("--trunk", default="127.0.0.1:5070", help="carrier host:port")
     args = ap.parse_args()
     dcs = args.dcs.split(",") if args.dcs else None
     c = Cluster(args.dir, args.nodes, dcs, args.binary, tls=args.tls)
+    if args.telephony:
+        c.nodes[0].extra_args = ["--sip-bind", args.telephony, "--rtp-ports", "20000-20999",
+                                 "--trunk", args.trunk, "--caller-id", "+861012345678",
+                                 "--recordings-dir", os.path.join(c.dir, "recordings")]
     c.create(wipe=not args.keep)
     if args.command == "create":
         return 0

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The demo of scripts/run.sh, on a running local cluster whose node n1 has telephony
+(localcluster.py up --telephony 127.0.0.1:5060): a demo tenant, an admin and an agent,
+200 generated customers imported from CSV, sipp answering as the carrier (a recorded
+customer voice) and baresip as agent1's softphone (registered with agent1's password),
+then a few calls placed through the API, bridged, recorded, and their records printed.
+Campaign dialing is not built yet: the calls are placed one by one, as a supervisor
+would from the console."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SCENARIO = os.path.join(ROOT, "tests", "integration", "bridge", "uas_talk.xml")
+AGENT_PASSWORD = "demo-agent-1234"
+ADMIN_PASSWORD = "demo-admin-1234"
+
+
+def request(api, method, path, body=None, token=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s%s" % (api, path), data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise SystemExit("demo: timed out waiting for " + what)
+
+
+def speech(tmp, name, text, voice):
+    raw = os.path.join(tmp, name + "-16k.wav")
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", raw], check=True)
+    out = os.path.join(tmp, name + ".wav")
+    subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", out], check=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", default=os.path.join(ROOT, "run"))
+    ap.add_argument("--api", default="127.0.0.1:8001", help="API of the node with telephony")
+    ap.add_argument("--sip", default="127.0.0.1:5060")
+    ap.add_argument("--carrier", default="127.0.0.1:5070")
+    ap.add_argument("--calls", type=int, default=3)
+    args = ap.parse_args()
+    boot = open(os.path.join(args.dir, "secrets", "bootstrap.token")).read().strip()
+    api = args.api
+    # Setup goes to the leader: it has applied every write it acknowledged (a follower may
+    # not have the new tenant yet when the users are created).
+    s, st = request(api, "GET", "/v1/cluster", token=boot)
+    setup = st.get("leader_api_address") or api
+
+    print("demo: tenant 'demo', users admin and agent1", flush=True)
+    request(setup, "POST", "/v1/tenants", {"id": 1, "name": "demo", "default_country": "CN"},
+            boot)
+    for name, role, pw in (("admin", "admin", ADMIN_PASSWORD), ("agent1", "agent", AGENT_PASSWORD)):
+        s, doc = request(setup, "POST", "/v1/users", {"username": name, "password": pw,
+                                                    "role": role, "tenant_id": 1}, boot)
+        if s not in (201, 409):
+            raise SystemExit("demo: user %s: %s" % (name, doc))
+    s, doc = request(api, "POST", "/v1/auth/login", {"username": "admin",
+                                                     "password": ADMIN_PASSWORD})
+    if s != 200:
+        raise SystemExit("demo: login: %s" % doc)
+    admin = doc["token"]
+
+    csv = os.path.join(args.dir, "imports", "demo.csv")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "import", "gen_customers.py"),
+                    "--rows", "200", "--seed", "7", "--out", csv], check=True,
+                   stdout=subprocess.DEVNULL)
+    mapping = {"name": "name", "phone": "phone", "address": "address", "notes": "notes",
+               "tags": "tags"}
+    s, job = request(api, "POST", "/v1/imports", {"file": "demo.csv", "mapping": mapping}, admin)
+    if s != 202:
+        raise SystemExit("demo: import: %s" % job)
+    job = wait_until(lambda: (lambda d: d if d["state"] != "running" else None)(
+        request(api, "GET", "/v1/imports/" + job["id"], token=admin)[1]), 60, "the import")
+    print("demo: imported %d customers (%d rejected, %d duplicates) from %s"
+          % (job["rows_ok"], job["rows_failed"], job["duplicates"], csv), flush=True)
+
+    tmp = tempfile.mkdtemp(prefix="waihu-demo-")
+    procs = []
+    try:
+        customer = speech(tmp, "customer", "Hello? Yes, speaking. What is this about?", "slt")
+        agent = speech(tmp, "agent", "Good morning, this is Waihu calling about your order.",
+                       "awb")
+        subprocess.run(["sox", customer, "-t", "ul", "-r", "8000", "-c", "1",
+                        os.path.join(tmp, "carrier.ulaw")], check=True)
+        agent_wav = os.path.join(tmp, "agent-short.wav")
+        subprocess.run(["sox", agent, agent_wav, "pad", "0.5", "1"], check=True)
+        host, port = args.carrier.split(":")
+        procs.append(subprocess.Popen(
+            ["sipp", "-sf", SCENARIO, "-i", host, "-p", port, "-mi", host, "-mp", "5100",
+             "-m", str(args.calls), "-nostdin", "-timeout", "300"], cwd=tmp,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        conf = os.path.join(tmp, "baresip")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "config"), "w") as f:
+            f.write("poll_method epoll\nsip_listen 127.0.0.1:5080\nsip_transports udp\n"
+                    "net_interface 127.0.0.1\naudio_source aufile,%s\n"
+                    "audio_player aubridge,nil\naudio_alert aubridge,nil\n"
+                    "rtp_ports 21000-21099\nmodule_path /usr/lib/baresip/modules\n"
+                    "module g711.so\nmodule aufile.so\nmodule aubridge.so\n"
+                    "module_app account.so\nmodule_app menu.so\n" % agent_wav)
+        with open(os.path.join(conf, "accounts"), "w") as f:
+            f.write("<sip:agent1@%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto;"
+                    "audio_codecs=PCMU\n" % (args.sip, AGENT_PASSWORD))
+        procs.append(subprocess.Popen(["baresip", "-f", conf], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
+        log = os.path.join(args.dir, "n1", "waihud.log")
+        wait_until(lambda: '"agent agent1 registered' in open(log, errors="replace").read(), 20,
+                   "agent1's softphone to register")
+        print("demo: carrier (sipp) on %s, agent1's softphone (baresip) registered on %s"
+              % (args.carrier, args.sip), flush=True)
+
+        s, page = request(api, "GET", "/v1/customers?limit=%d" % args.calls, token=admin)
+        placed = []
+        for c in page["items"][:args.calls]:
+            s, call = request(api, "POST", "/v1/calls", {"customer_id": c["id"],
+                                                        "agent": "agent1"}, admin)
+            if s != 202:
+                print("demo: call to customer %s refused: %s" % (c["id"], call), flush=True)
+                continue
+            print("demo: calling customer %s (%s), bridged to agent1 ..." % (c["id"], c["phone"]),
+                  flush=True)
+            wait_until(lambda: any(x["id"] == call["id"] for x in
+                                   request(api, "GET", "/v1/calls", token=admin)[1]["items"]),
+                       60, "the call to end")
+            placed.append(call["id"])
+        s, calls = request(api, "GET", "/v1/calls", token=admin)
+        print("\n%-12s %-15s %-9s %-10s %-9s %s" % ("call", "number", "result", "hangup_by",
+                                                     "talk_s", "recorded"))
+        for x in calls["items"]:
+            if x["id"] in placed:
+                print("%-12s %-15s %-9s %-10s %-9.1f %s" % (x["id"], x["number"], x["result"],
+                                                             x["hangup_by"], x["talk_ms"] / 1000,
+                                                             x["recorded"]))
+        print("\ndemo: recordings (encrypted) under %s; GET /v1/calls lists the records"
+              % os.path.join(args.dir, "recordings"), flush=True)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
