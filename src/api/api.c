@@ -133,6 +133,27 @@ static bool always_allowed(const char *path)
            strcmp(path, "/metrics") == 0 || strncmp(path, "/v1/admin/", 10) == 0;
 }
 
+static void route(struct api *a, struct http_request *req, const char *method, const char *path);
+
+struct fresh {
+    struct api *a;
+    struct http_request *req;
+    struct auth_principal who;
+};
+
+static void fresh_route(void *data, int status)
+{
+    struct fresh *f = data;
+    struct api *a = f->a;
+    if (status != 0) {
+        api_error(a, f->req, 503, "unavailable", NULL, "cluster: %s", waihu_strerror(status));
+    } else {
+        a->who = f->who; /* the principal of this request, for the synchronous handler */
+        route(a, f->req, http_request_method(f->req), http_request_path(f->req));
+    }
+    free(f);
+}
+
 /* Routes an authenticated request (a->who is set). */
 static void dispatch(struct api *a, struct http_request *req)
 {
@@ -150,6 +171,23 @@ static void dispatch(struct api *a, struct http_request *req)
             return;
         }
     }
+    if (strncmp(path, "/v1/users", 9) == 0 &&
+        (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)) {
+        /* User writes check the tenant and the current record here: read what the
+         * cluster committed first (a tenant created through another node a moment ago). */
+        struct fresh *f = malloc(sizeof *f);
+        if (f == NULL) {
+            waihu_fatal("api", "out of memory");
+        }
+        *f = (struct fresh){.a = a, .req = req, .who = a->who};
+        cluster_read_barrier(a->cluster, fresh_route, f);
+        return;
+    }
+    route(a, req, method, path);
+}
+
+static void route(struct api *a, struct http_request *req, const char *method, const char *path)
+{
     if (api_route_keys(a, req, method, path) || api_route_calls(a, req, method, path) ||
         api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
         api_route_users(a, req, method, path) ||
