@@ -190,7 +190,7 @@ static void route(struct api *a, struct http_request *req, const char *method, c
 {
     if (api_route_keys(a, req, method, path) || api_route_calls(a, req, method, path) ||
         api_route_cluster(a, req, method, path) || api_route_settings(a, req, method, path) ||
-        api_route_users(a, req, method, path) ||
+        api_route_users(a, req, method, path) || api_route_export(a, req, method, path) ||
         api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path)) {

@@ -307,8 +307,11 @@ static void job_finish(struct import_job *j, enum job_state state)
     LOG_I("api", "import %s: %s", j->id, detail);
 }
 
-#define BATCH_RETRIES 20
-#define BATCH_RETRY_MS 200
+/* A command without an answer (timeout, leader change) is re-sent with its dedup
+ * identity, so it applies at most once: keep trying for about five minutes (a cluster
+ * that is electing, or a loaded one) before giving up on knowing. */
+#define BATCH_RETRIES 300
+#define BATCH_RETRY_MAX_MS 1000
 
 struct batch_ctx {
     struct import_job *j;
@@ -336,12 +339,15 @@ static void batch_resend(uv_timer_t *t)
     cluster_submit(bc->j->a->cluster, bc->b.cmd, bc->b.len, batch_done, bc);
 }
 
-/* A failed command loses the line of each row: its first row is named, with the count. */
-static void batch_failed(struct import_job *j, const struct pbatch *b, int code)
+/* A failed command loses the line of each row: its first row is named, with the count.
+ * Unanswered: the rows may have applied; re-running the file skips those (phone dedup). */
+static void batch_failed(struct import_job *j, const struct pbatch *b, int code, bool unanswered)
 {
     char msg[200];
-    snprintf(msg, sizeof msg, "%s (rows of lines %llu-%llu not imported)", waihu_strerror(code),
-             (unsigned long long)b->first_line, (unsigned long long)b->last_line);
+    snprintf(msg, sizeof msg, "%s (rows of lines %llu-%llu %s)", waihu_strerror(code),
+             (unsigned long long)b->first_line, (unsigned long long)b->last_line,
+             unanswered ? "may not be imported: the cluster did not answer for minutes"
+                        : "not imported");
     add_error(j, b->first_line, NULL, msg);
     j->rows_failed += b->rows - 1;
 }
@@ -350,13 +356,15 @@ static void batch_done(void *data, int status, const struct store_result *r)
 {
     struct batch_ctx *bc = data;
     struct import_job *j = bc->j;
-    if ((status == WAIHU_ETIMEDOUT || status == WAIHU_EUNAVAILABLE) &&
-        bc->attempts < BATCH_RETRIES) {
-        uv_timer_start(&bc->timer, batch_resend, BATCH_RETRY_MS, 0);
+    bool unanswered = status == WAIHU_ETIMEDOUT || status == WAIHU_EUNAVAILABLE;
+    if (unanswered && bc->attempts < BATCH_RETRIES) {
+        unsigned delay = 200 * (bc->attempts + 1);
+        uv_timer_start(&bc->timer, batch_resend, delay < BATCH_RETRY_MAX_MS ? delay : BATCH_RETRY_MAX_MS,
+                       0);
         return;
     }
     if (status != 0 || r->code != 0) {
-        batch_failed(j, &bc->b, status != 0 ? status : r->code);
+        batch_failed(j, &bc->b, status != 0 ? status : r->code, unanswered);
     } else {
         /* A skipped row failed a condition: its phone is already a customer (or, once
          * in 2^53, its random id was taken): policy "skip". */
@@ -448,6 +456,20 @@ static json_t *job_json(const struct import_job *j, bool with_errors)
     return doc;
 }
 
+/* A mapping target: a built-in customer field or one of the tenant's custom fields. */
+static bool importable(const FieldSchema *schema, const char *field)
+{
+    static const char *const builtin[] = {"name",  "phone",      "address", "notes",
+                                          "tags",  "owner",      "department", "source",
+                                          "status", "last_contact", "next_callback"};
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
+        if (strcmp(field, builtin[i]) == 0) {
+            return true;
+        }
+    }
+    return custom(schema, field) != NULL;
+}
+
 static bool file_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -533,6 +555,17 @@ static void import_start(struct api *a, struct http_request *req)
     if (b == NULL) {
         return;
     }
+    const char *key;
+    json_t *value;
+    json_object_foreach(b, key, value)
+    {
+        if (strcmp(key, "file") != 0 && strcmp(key, "mapping") != 0 && strcmp(key, "encoding") != 0) {
+            api_error(a, req, 400, "invalid", key, "unknown field \"%.60s\" (file, mapping, encoding)",
+                      key);
+            json_decref(b);
+            return;
+        }
+    }
     const char *file = json_string_value(json_object_get(b, "file"));
     json_t *mapping = json_object_get(b, "mapping");
     const char *enc = json_string_value(json_object_get(b, "encoding"));
@@ -577,9 +610,13 @@ static void import_start(struct api *a, struct http_request *req)
     json_object_foreach(mapping, col, fv)
     {
         const char *field = json_string_value(fv);
-        if (field == NULL) {
+        if (field == NULL || !importable(j->schema, field)) {
+            api_error(a, req, 400, "invalid", "mapping",
+                      "\"%.60s\" maps to %s%.60s%s: map to name, phone, address, notes, tags, "
+                      "owner, department, source, status, last_contact, next_callback or a "
+                      "custom field", col, field ? "the unknown field \"" : "no field name",
+                      field ? field : "", field ? "\"" : "");
             json_decref(b);
-            api_error(a, req, 400, "invalid", "mapping", "mapping values are field names");
             job_free(j);
             return;
         }

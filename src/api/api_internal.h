@@ -109,6 +109,9 @@ bool api_route_users(struct api *a, struct http_request *req, const char *method
                      const char *path);
 bool api_route_customers(struct api *a, struct http_request *req, const char *method,
                          const char *path);
+/* GET /v1/customers/export.csv (api_export.c); must come before api_route_customers. */
+bool api_route_export(struct api *a, struct http_request *req, const char *method,
+                      const char *path);
 bool api_route_dnc(struct api *a, struct http_request *req, const char *method,
                    const char *path);
 bool api_route_audit(struct api *a, struct http_request *req, const char *method,

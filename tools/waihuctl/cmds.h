@@ -21,4 +21,7 @@ int cmd_settings_list(struct ctl *ctl, int argc, char **argv);
 
 int cmd_drill_dc_failover(struct ctl *ctl, int argc, char **argv);
 
+int cmd_import_start(struct ctl *ctl, int argc, char **argv);
+int cmd_import_status(struct ctl *ctl, int argc, char **argv);
+
 #endif

@@ -42,6 +42,19 @@ const struct ctl_cmd ctl_cmds[] = {
      "  --fence-ms N     fence duration, a safety net if waihuctl dies (default 60000)\n"
      "  --timeout-s N    give up each phase after N seconds (default 60)\n",
      cmd_drill_dc_failover},
+    {"import", "start", "FILE --map COL=FIELD,... [--encoding auto|utf-8|gb18030]",
+     "import customers from a CSV file in the node's import directory; prints the job id",
+     "  --map COL=FIELD,...  CSV column to customer field (name, phone, tags, a custom\n"
+     "                       field...); \\, and \\= escape a comma or '=' in a column\n"
+     "  --encoding ENC       auto (default), utf-8 or gb18030\n",
+     cmd_import_start},
+    {"import", "status", "ID [--wait] [--timeout-s N]",
+     "show an import's progress, counts and first errors",
+     "  --wait         poll until the job is done or failed (exit 1 if failed)\n"
+     "  --timeout-s N  give up waiting after N seconds (default 3600)\n"
+     "A job lives on the node that started it: the first reachable endpoint is asked,\n"
+     "as with start; point --endpoints at that node if another one answers 404.\n",
+     cmd_import_status},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
