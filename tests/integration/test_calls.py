@@ -11,17 +11,17 @@ import hmac
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
 from localcluster import Cluster  # noqa: E402
+from sipkit import baresip_conf, speech, udp_port_busy  # noqa: E402
+from sipkit import wait_until as _wait_until  # noqa: E402
 
 PORT_BASE = 3000  # raft 10001-3, api 11001-3, forward 12001-3
 SIP_PORT = 22060
@@ -40,24 +40,7 @@ SPEECH_DBFS = -45.0
 
 
 def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def udp_port_busy(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
+    return _wait_until(pred, timeout, what, SLOW)
 
 
 class Api:
@@ -107,14 +90,10 @@ class CallsTest(unittest.TestCase):
 
     @classmethod
     def audio(cls):
-        def speech(name, text, voice):
-            raw = os.path.join(cls.tmp, name + "-16k.wav")
-            subprocess.run(["flite", "-voice", voice, "-t", text, "-o", raw], check=True)
-            out = os.path.join(cls.tmp, name + ".wav")
-            subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", out], check=True)
-            return out
-        customer = speech("customer", "Hello? Yes, speaking. Tell me about the offer.", "slt")
-        agent = speech("agent", "Good morning, this is your agent calling from Waihu.", "awb")
+        customer = speech(cls.tmp, "customer", "Hello? Yes, speaking. Tell me about the offer.",
+                          "slt")
+        agent = speech(cls.tmp, "agent", "Good morning, this is your agent calling from Waihu.",
+                       "awb")
         subprocess.run(["sox", customer, "-t", "ul", "-r", "8000", "-c", "1",
                         os.path.join(cls.tmp, "carrier.ulaw")], check=True)
         cls.agent_wav = os.path.join(cls.tmp, "agent-short.wav")
@@ -147,18 +126,8 @@ class CallsTest(unittest.TestCase):
 
     def softphone(self):
         """baresip as agent1: digest with agent1's API password, auto-answer."""
-        conf = os.path.join(self.tmp, "baresip")
-        os.makedirs(conf, exist_ok=True)
-        with open(os.path.join(conf, "config"), "w") as f:
-            f.write("poll_method epoll\nsip_listen 127.0.0.1:%d\nsip_transports udp\n"
-                    "net_interface 127.0.0.1\naudio_source aufile,%s\n"
-                    "audio_player aubridge,nil\naudio_alert aubridge,nil\nrtp_ports %s\n"
-                    "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
-                    "module aubridge.so\nmodule_app account.so\nmodule_app menu.so\n"
-                    % (BARESIP_PORT, self.agent_wav, BARESIP_RTP))
-        with open(os.path.join(conf, "accounts"), "w") as f:
-            f.write("<sip:agent1@127.0.0.1:%d;transport=udp>;auth_pass=%s;regint=60;"
-                    "answermode=auto;audio_codecs=PCMU\n" % (SIP_PORT, PASSWORD))
+        conf = baresip_conf(os.path.join(self.tmp, "baresip"), BARESIP_PORT, self.agent_wav,
+                            BARESIP_RTP, "agent1", "127.0.0.1:%d" % SIP_PORT, PASSWORD)
         self.start(["baresip", "-f", conf], "baresip")
         wait_until(lambda: '"agent agent1 registered' in self.n1_log(), 15,
                    "agent1's softphone registered with its API password")

@@ -18,6 +18,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
+from sipkit import baresip_conf, speech  # noqa: E402
 SCENARIO = os.path.join(ROOT, "tests", "integration", "bridge", "uas_talk.xml")
 AGENT_PASSWORD = "demo-agent-1234"
 ADMIN_PASSWORD = "demo-admin-1234"
@@ -44,14 +46,6 @@ def wait_until(pred, timeout, what):
             return v
         time.sleep(0.1)
     raise SystemExit("demo: timed out waiting for " + what)
-
-
-def speech(tmp, name, text, voice):
-    raw = os.path.join(tmp, name + "-16k.wav")
-    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", raw], check=True)
-    out = os.path.join(tmp, name + ".wav")
-    subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", out], check=True)
-    return out
 
 
 def main():
@@ -112,18 +106,8 @@ def main():
             ["sipp", "-sf", SCENARIO, "-i", host, "-p", port, "-mi", host, "-mp", "5100",
              "-m", str(args.calls), "-nostdin", "-timeout", "300"], cwd=tmp,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        conf = os.path.join(tmp, "baresip")
-        os.makedirs(conf)
-        with open(os.path.join(conf, "config"), "w") as f:
-            f.write("poll_method epoll\nsip_listen 127.0.0.1:5080\nsip_transports udp\n"
-                    "net_interface 127.0.0.1\naudio_source aufile,%s\n"
-                    "audio_player aubridge,nil\naudio_alert aubridge,nil\n"
-                    "rtp_ports 21000-21099\nmodule_path /usr/lib/baresip/modules\n"
-                    "module g711.so\nmodule aufile.so\nmodule aubridge.so\n"
-                    "module_app account.so\nmodule_app menu.so\n" % agent_wav)
-        with open(os.path.join(conf, "accounts"), "w") as f:
-            f.write("<sip:agent1@%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto;"
-                    "audio_codecs=PCMU\n" % (args.sip, AGENT_PASSWORD))
+        conf = baresip_conf(os.path.join(tmp, "baresip"), 5080, agent_wav, "21000-21099",
+                            "agent1", args.sip, AGENT_PASSWORD)
         procs.append(subprocess.Popen(["baresip", "-f", conf], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
         log = os.path.join(args.dir, "n1", "waihud.log")
