@@ -61,6 +61,16 @@ int bridge_new(uv_loop_t *loop, struct sip_engine *sip, struct media_engine *med
     if (!b->cfg.rtp_timeout_ms) {
         b->cfg.rtp_timeout_ms = 10000;
     }
+    if (!b->cfg.max_attempts) {
+        b->cfg.max_attempts = 3;
+    }
+    if (b->cfg.trunks) {
+        int rv = bridge_route_start(b);
+        if (rv != 0) {
+            free(b);
+            return rv;
+        }
+    }
     *out = b;
     return 0;
 }
@@ -84,6 +94,7 @@ void bridge_free(struct bridge *b)
         }
         bridge_call_free(c);
     }
+    bridge_route_stop(b);
     free(b);
 }
 
@@ -121,6 +132,8 @@ static struct bridge_leg *leg_find(struct bridge *b, uint64_t sip_id)
 void bridge_call_free(struct bridge_call *c)
 {
     struct bridge *b = c->b;
+    bridge_route_unwait(c);
+    bridge_route_release(c);
     for (int i = 0; i < 2; i++) {
         if (c->leg[i].live) {
             leg_unindex(b, &c->leg[i]);
@@ -175,13 +188,16 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
     if (b->freeing) {
         return WAIHU_ESHUTDOWN;
     }
-    if (!req || !req->trunk_target || !req->agent || !id) {
+    if (!req || (!req->trunk_target && !b->cfg.trunks) || !req->agent || !id) {
         return WAIHU_EINVAL;
     }
     struct bridge_call *c = calloc(1, sizeof *c);
     if (!c) {
         return WAIHU_ENOMEM;
     }
+    c->trunk = -1;
+    c->routed = !req->trunk_target;
+    c->from_given = req->from != NULL;
     if (copy(c->number, sizeof c->number, req->number) ||
         copy(c->target, sizeof c->target, req->trunk_target) ||
         copy(c->proxy, sizeof c->proxy, req->proxy) ||
@@ -218,7 +234,7 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
     b->st.calls_active++;
     b->st.calls_total++;
     b->st.media_open++;
-    rv = bridge_call_carrier(c);
+    rv = c->routed ? bridge_route_next(c) : bridge_call_carrier(c);
     if (rv != 0) {
         c->silent = 1; /* the caller sees the error; no CDR */
         bridge_end(c, "error", "carrier-failed", BRIDGE_BY_NONE, 500);
@@ -259,6 +275,9 @@ static void on_leg_final(struct bridge_call *c, struct bridge_leg *l, const stru
     leg_unindex(b, l);
     l->live = 0;
     b->st.sip_legs_live--;
+    if (l->id == LEG_CARRIER && bridge_route_leg_done(c, ev)) {
+        return; /* a new attempt over the next trunk is under way */
+    }
     if (l->id == LEG_CARRIER) {
         if (ev->type == SIP_EV_FAILED) {
             bridge_end(c, bridge_carrier_result(ev->status), "carrier-failed", BRIDGE_BY_NONE,
@@ -279,6 +298,9 @@ static void on_leg_final(struct bridge_call *c, struct bridge_leg *l, const stru
 int bridge_on_sip_event(struct bridge *b, const struct sip_event *ev)
 {
     ASSERT_LOOP_THREAD(b);
+    if (ev->type == SIP_EV_OPTIONS) {
+        return bridge_route_on_options(b, ev);
+    }
     struct bridge_leg *l = ev->call_id ? leg_find(b, ev->call_id) : NULL;
     if (!l) {
         return 0;
@@ -288,8 +310,12 @@ int bridge_on_sip_event(struct bridge *b, const struct sip_event *ev)
         snprintf(l->dialog, sizeof l->dialog, "%s", ev->dialog); /* a longer Call-ID is cut */
     }
     switch (ev->type) {
+    case SIP_EV_PROGRESS:
+        l->provisional = 1;
+        break;
     case SIP_EV_ANSWERED:
         if (l->id == LEG_CARRIER) {
+            bridge_route_answered(c);
             bridge_carrier_answered(c, ev->sdp);
         } else {
             bridge_agent_answered(c, ev->sdp);
@@ -300,7 +326,7 @@ int bridge_on_sip_event(struct bridge *b, const struct sip_event *ev)
         on_leg_final(c, l, ev);
         break;
     default:
-        break; /* PROGRESS, REFER: nothing to do yet */
+        break; /* REFER: nothing to do yet */
     }
     return 1;
 }

@@ -1,4 +1,5 @@
-/* The call bridge of the dialer (a B2BUA): places the carrier leg through a trunk target,
+/* The call bridge of the dialer (a B2BUA): places the carrier leg through a trunk target
+ * (or through a trunk set: pick, caller ID, failover to the next trunk, OPTIONS probes),
  * optionally screens the answer with answering-machine detection, calls the agent's
  * registered softphone, anchors both legs' RTP in one media session (relay, stereo
  * recording: carrier left, agent right; DTMF), ends the other leg when one side hangs up
@@ -20,6 +21,7 @@
 #include "sip.h"
 
 struct bridge;
+struct trunk_set; /* trunk.h */
 
 /* Who ended an answered call. */
 enum bridge_party {
@@ -43,6 +45,11 @@ enum bridge_party {
 struct bridge_cdr {
     uint64_t id;
     const char *number, *trunk_target, *agent;
+    /* Trunk routing (bridge_config.trunks): the last trunk tried and every trunk tried, in
+     * order ("a,b"), the caller ID used and the number of carrier attempts; NULL/""/0 when
+     * the dial named its target. */
+    const char *trunk, *trunks_tried, *caller_id;
+    uint32_t attempts;
     const char *result, *end_reason;
     enum bridge_party hangup_by;
     int status;
@@ -68,6 +75,8 @@ enum bridge_event_type {
     BRIDGE_EV_STATE = 1, /* state changed; state names the new one */
     BRIDGE_EV_DTMF,      /* a digit ended on a leg (RFC 4733 or in-band) */
     BRIDGE_EV_AMD,       /* detection decided; detail "human"/"machine" */
+    BRIDGE_EV_TRUNK,     /* a trunk of the set changed state (id 0): trunk, state ("up",
+                            "down", "probation"), detail = trunk_reason_str of the last out */
 };
 
 struct bridge_event {
@@ -77,6 +86,7 @@ struct bridge_event {
     char digit;
     enum bridge_party party; /* DTMF: which leg */
     const char *detail;
+    const char *trunk;  /* TRUNK: its name */
 };
 
 typedef void (*bridge_event_cb)(struct bridge *b, const struct bridge_event *ev, void *data);
@@ -94,6 +104,11 @@ struct bridge_config {
     const char *record_dir;       /* NULL: no recording; else <dir>/call-<id>.wrec */
     uint8_t record_key[MEDIA_REC_KEY_BYTES];
     bridge_event_cb event_cb;     /* optional */
+    /* Optional trunk set (not owned; it outlives the bridge and is used only from the core
+     * loop while the bridge lives): dials without a target pick a trunk here, and trunks
+     * out of rotation are probed with OPTIONS (docs/bridge.md "Trunks"). */
+    struct trunk_set *trunks;
+    uint32_t max_attempts;        /* carrier attempts per call over the set; 0 = 3 */
 };
 
 /* Creates a bridge on loop driving sip and media (not owned: free them after the bridge).
@@ -108,25 +123,31 @@ WAIHU_API int bridge_new(uv_loop_t *loop, struct sip_engine *sip, struct media_e
 WAIHU_API void bridge_free(struct bridge *b);
 
 struct bridge_dial {
-    const char *number;       /* E.164 or digits, for the CDR */
-    const char *trunk_target; /* request URI toward the carrier: "sip:1001@10.0.0.1:5060" */
-    const char *proxy;        /* optional outbound proxy of the trunk */
+    const char *number;       /* E.164 or digits, for the CDR; "+digits" when routed */
+    const char *trunk_target; /* request URI toward the carrier: "sip:1001@10.0.0.1:5060";
+                                 NULL: route through config.trunks */
+    const char *proxy;        /* optional outbound proxy of the trunk (with trunk_target) */
     const char *agent;        /* registered agent user name to bridge to */
-    const char *from;         /* caller ID URI for this call; NULL = config from */
+    const char *from;         /* caller ID URI for this call; NULL = the trunk's caller-ID
+                                 pool (in config from's domain) or config from */
     const char *tenant;       /* checked against the SIP engine's allow-lists when given */
 };
 
-/* Starts a call: opens a media session, INVITEs the carrier. *id names it in events, the
- * CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL, WAIHU_ENOMEM,
- * WAIHU_ENOSPACE (no RTP port), WAIHU_ESHUTDOWN; no CDR follows an error. */
+/* Starts a call: opens a media session, INVITEs the carrier (through a trunk picked from
+ * config.trunks when req has no target; when every trunk that could take it is at its CPS
+ * limit the call waits for the budget, so pace new calls by trunk_set_headroom). *id names
+ * it in events, the CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL,
+ * WAIHU_ENOMEM, WAIHU_ENOSPACE (no RTP port), WAIHU_EUNAVAILABLE (no trunk in rotation with
+ * a free channel), WAIHU_ESHUTDOWN; no CDR follows an error. */
 WAIHU_API int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id);
 
 /* Ends a call in any state (CANCEL or BYE on its live legs). Returns 0 or
  * WAIHU_ENOTFOUND (unknown or already ending). */
 WAIHU_API int bridge_hangup(struct bridge *b, uint64_t id);
 
-/* Returns 1 when the event belonged to a bridge call (and was handled), 0 otherwise (the
- * host decides what to do with incoming calls, registrations and bans). */
+/* Returns 1 when the event belonged to a bridge call or to one of its OPTIONS probes (and
+ * was handled), 0 otherwise (the host decides what to do with incoming calls,
+ * registrations and bans). */
 WAIHU_API int bridge_on_sip_event(struct bridge *b, const struct sip_event *ev);
 WAIHU_API int bridge_on_media_event(struct bridge *b, const struct media_event *ev);
 
@@ -135,6 +156,10 @@ struct bridge_stats {
     uint64_t media_open;      /* media sessions not yet closed */
     uint64_t sip_legs_live;   /* SIP legs without their final event */
     uint64_t calls_total, cdrs, illegal_moves;
+    uint64_t trunk_channels;  /* trunk channels this bridge holds (trunk_pick not released) */
+    uint64_t calls_waiting;   /* calls waiting for a trunk's CPS budget */
+    uint64_t retries;         /* carrier attempts moved to another trunk */
+    uint64_t probes_sent, probes_pending; /* OPTIONS probes */
 };
 WAIHU_API void bridge_stats(const struct bridge *b, struct bridge_stats *out);
 

@@ -11,6 +11,7 @@ void bridge_end(struct bridge_call *c, const char *result, const char *end_reaso
     if (c->state >= BST_ENDING || bridge_move(c, BIN_END) != 0) {
         return;
     }
+    bridge_route_unwait(c);
     c->result = result;
     c->end_reason = end_reason;
     c->hangup_by = by;
@@ -44,6 +45,10 @@ static void deliver(struct bridge_call *c)
         .number = c->number,
         .trunk_target = c->target,
         .agent = c->agent,
+        .trunk = c->trunk_name[0] ? c->trunk_name : NULL,
+        .trunks_tried = c->trunks_tried,
+        .caller_id = c->caller_id[0] ? c->caller_id : NULL,
+        .attempts = c->attempts,
         .result = c->bridged ? "answered" : c->result,
         .end_reason = c->end_reason,
         .hangup_by = c->hangup_by,

@@ -5,6 +5,7 @@
 #define WAIHU_DIALER_BRIDGE_INTERNAL_H
 
 #include "bridge.h"
+#include "trunk.h"
 
 #include <pthread.h>
 
@@ -28,6 +29,7 @@ enum bridge_input {
     BIN_AGENT_ANSWER,
     BIN_END,            /* any reason to end: failure, BYE, timeout, hangup, machine */
     BIN_RELEASED,       /* last leg and media gone */
+    BIN_RETRY,          /* the carrier leg failed on a trunk; the next trunk is tried */
     BIN_COUNT
 };
 
@@ -39,6 +41,7 @@ const char *bridge_input_name(enum bridge_input in);
 enum bridge_leg_id { LEG_CARRIER = 0, LEG_AGENT = 1 };
 
 struct bridge_call;
+struct bridge_ping;
 
 /* One SIP leg: its engine call id, and whether its final event is still due. */
 struct bridge_leg {
@@ -48,6 +51,7 @@ struct bridge_leg {
     int live;           /* originated, final event not seen */
     int answered;
     int hangup_sent;
+    int provisional;    /* a 1xx was seen (trunk health tells "no answer" from "silent") */
     char dialog[128];
     uint64_t invite_ms, answer_ms;
     uint64_t rx_packets;   /* last seen packets_rx of its media leg */
@@ -66,6 +70,17 @@ struct bridge_call {
     struct media_session *media;
     int media_close_sent;
     char number[64], target[256], proxy[256], agent[64], from[256], tenant[64];
+    int from_given;
+    /* trunk routing (bridge_route.c) */
+    int routed;
+    int trunk;           /* trunk holding a channel for this attempt, -1 none */
+    uint64_t tried;      /* trunks tried: trunk_pick's exclusion mask */
+    uint32_t attempts;
+    int64_t picked_ms;
+    int reported;        /* this attempt's outcome went to trunk_report */
+    int64_t retry_at_ms; /* > 0: waiting for a trunk's CPS budget */
+    int last_status;     /* carrier status of the last failed attempt */
+    char trunk_name[TRUNK_NAME_MAX], trunks_tried[256], caller_id[TRUNK_NUMBER_MAX];
     /* outcome: the first reason to end wins */
     const char *result, *end_reason;
     enum bridge_party hangup_by;
@@ -99,6 +114,11 @@ struct bridge {
     uint64_t next_id;
     struct bridge_stats st;
     int freeing;
+    /* trunk routing (bridge_route.c) */
+    uv_timer_t *route_timer;
+    struct bridge_ping *pings;
+    uint32_t probe_timeout_ms;
+    int trunk_state[TRUNK_MAX]; /* last seen, for BRIDGE_EV_TRUNK */
 };
 
 /* bridge.c */
@@ -112,6 +132,20 @@ void bridge_carrier_answered(struct bridge_call *c, const char *sdp);
 void bridge_human(struct bridge_call *c);
 void bridge_agent_answered(struct bridge_call *c, const char *sdp);
 void bridge_check_rtp(struct bridge_call *c, const struct media_event *ev);
+
+/* bridge_route.c: the carrier leg over the trunk set. */
+int bridge_route_start(struct bridge *b);   /* bridge_new: the probe/CPS timer */
+void bridge_route_stop(struct bridge *b);   /* bridge_free: closes it, drops the probes */
+/* Picks a trunk and sends the carrier leg, or queues the call for CPS budget. 0 or an error
+ * (WAIHU_EUNAVAILABLE: no trunk can take it). */
+int bridge_route_next(struct bridge_call *c);
+void bridge_route_answered(struct bridge_call *c);
+/* The carrier leg's final event: reports it, frees the channel, and returns 1 when the
+ * call goes on over another trunk (0: end the call with this failure). */
+int bridge_route_leg_done(struct bridge_call *c, const struct sip_event *ev);
+void bridge_route_release(struct bridge_call *c);
+void bridge_route_unwait(struct bridge_call *c);
+int bridge_route_on_options(struct bridge *b, const struct sip_event *ev);
 
 /* bridge_cdr.c: ending. bridge_end records the outcome (first call wins), hangs up the
  * live legs and closes the media; bridge_try_release delivers the CDR and frees the call

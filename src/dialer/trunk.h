@@ -170,6 +170,9 @@ WAIHU_API int trunk_set_find(const struct trunk_set *set, const char *name, uint
 /* Fills out for trunk index at now_ms; WAIHU_EINVAL for a bad index. */
 WAIHU_API int trunk_set_info(const struct trunk_set *set, uint32_t index, int64_t now_ms,
                              struct trunk_info *out);
+/* Copies the set's health thresholds into out (the bridge sizes its OPTIONS timeout by
+ * probe_timeout_ms). */
+WAIHU_API void trunk_set_health(const struct trunk_set *set, struct trunk_health_config *out);
 /* State moves the table refused (a bug if not 0; tests assert it). */
 WAIHU_API uint64_t trunk_set_illegal_moves(const struct trunk_set *set);
 

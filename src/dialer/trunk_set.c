@@ -248,6 +248,11 @@ int trunk_set_info(const struct trunk_set *set, uint32_t index, int64_t now_ms,
     return 0;
 }
 
+void trunk_set_health(const struct trunk_set *set, struct trunk_health_config *out)
+{
+    *out = set->cfg;
+}
+
 uint64_t trunk_set_illegal_moves(const struct trunk_set *set)
 {
     return set ? set->illegal_moves : 0;

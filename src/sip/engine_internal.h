@@ -47,7 +47,7 @@ struct xcall {
 /* Commands from the core loop to the SIP thread (one su_msg each). */
 enum cmd_type {
     CMD_ORIGINATE = 1, CMD_ANSWER, CMD_RESPOND, CMD_HANGUP, CMD_REFER,
-    CMD_SET_CRED, CMD_DEL_CRED, CMD_SHUTDOWN
+    CMD_SET_CRED, CMD_DEL_CRED, CMD_OPTIONS, CMD_SHUTDOWN
 };
 
 struct cmd {
@@ -57,6 +57,7 @@ struct cmd {
     uint32_t timeout_ms;
     void *user;
     char *target, *agent, *proxy, *from, *from_display, *sdp, *tenant, *user_name, *ha1;
+    char *transport;
 };
 
 struct ev_node {
@@ -66,6 +67,7 @@ struct ev_node {
 
 struct credential;
 struct binding;
+struct xping;
 
 #define CALL_BUCKETS 4096
 
@@ -92,7 +94,8 @@ struct sip_engine {
     struct ev_node *ev_head, *ev_tail;
     atomic_uint_fast64_t next_call_id;
     atomic_uint_fast64_t st_calls_out, st_calls_in, st_calls_active, st_registers_ok,
-        st_auth_failures, st_guard_rejects, st_bans, st_illegal;
+        st_auth_failures, st_guard_rejects, st_bans, st_illegal, st_pings_sent,
+        st_pings_pending;
 
     /* SIP thread only. */
     su_root_t *root;
@@ -104,6 +107,8 @@ struct sip_engine {
     struct binding *bindings;
     struct sip_guard *guard;
     struct sip_dest_table *dest;
+    struct xping *pings;          /* OPTIONS pings awaiting their answer (options.c) */
+    su_timer_t *ping_timer;       /* armed for the earliest ping deadline */
 };
 
 /* engine.c (SIP thread): deep-copies ev and queues it for the core loop. */
@@ -117,6 +122,11 @@ void calls_on_event(struct sip_engine *e, nua_event_t event, int status, char co
 void calls_incoming(struct sip_engine *e, nua_handle_t *nh, sip_t const *sip,
                     const char *agent, const char *tenant, const char *source);
 void calls_free_all(struct sip_engine *e);
+
+/* options.c (SIP thread): OPTIONS pings. A response on a handle that is no ping returns 0. */
+void options_on_command(struct sip_engine *e, struct cmd *c);
+int options_on_response(struct sip_engine *e, nua_handle_t *nh, int status, char const *phrase);
+void options_free_all(struct sip_engine *e);
 
 /* registrar.c (SIP thread) */
 void registrar_on_register(struct sip_engine *e, nua_handle_t *nh, sip_t const *sip);

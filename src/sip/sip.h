@@ -56,6 +56,8 @@ enum sip_event_type {
     SIP_EV_REGISTERED,   /* an agent binding was added, refreshed or removed (expires 0) */
     SIP_EV_REFER,        /* progress of a transfer: status of the REFER or of its NOTIFY */
     SIP_EV_BANNED,       /* a source address was banned (source, reason) */
+    SIP_EV_OPTIONS,      /* answer to sip_engine_options_ping: status (0 = not sent), reason,
+                            user, target */
 };
 
 /* Every call gets exactly one FAILED or ENDED event, after which its id is dead. */
@@ -68,7 +70,8 @@ struct sip_event {
     const char *sdp;       /* body or NULL */
     const char *agent;     /* INCOMING, REGISTERED: authenticated user name */
     const char *tenant;    /* INCOMING, REGISTERED: tenant of that user, or NULL */
-    const char *target;    /* INCOMING: dialled user part; REGISTERED: contact URI */
+    const char *target;    /* INCOMING: dialled user part; REGISTERED: contact URI;
+                              OPTIONS: the request URI pinged */
     const char *source;    /* "ip:port" the request came from, or NULL */
     const char *dialog;    /* the SIP Call-ID of the call once known (for CDRs), or NULL */
     uint32_t expires_s;    /* REGISTERED */
@@ -130,10 +133,29 @@ WAIHU_API int sip_call_hangup(struct sip_engine *engine, uint64_t call_id);
 /* Blind transfer of an answered call: REFER with Refer-To refer_to (copied). */
 WAIHU_API int sip_call_refer(struct sip_engine *engine, uint64_t call_id, const char *refer_to);
 
+/* An out-of-dialog OPTIONS ping (trunk health probes, docs/trunks.md). */
+struct sip_options {
+    const char *target;    /* "host:port" or a SIP URI ("sip:host:port;transport=tcp") */
+    const char *proxy;     /* optional route, "host:port" or a SIP URI, as in sip_originate */
+    const char *transport; /* "udp", "tcp", "tls"; NULL = udp (or what the URI says) */
+    uint32_t timeout_ms;   /* no final answer by then: status 408; 0 = 4000 */
+    void *user;            /* echoed in the event (the dialer's probe record) */
+};
+
+/* Sends an OPTIONS to target (strings copied) with From <sip:ping@realm>. Exactly one
+ * SIP_EV_OPTIONS event follows (unless the engine is freed first), with call_id 0, user
+ * echoed, status = the final status (200, 404, 503...), 408 when nothing came back within
+ * timeout_ms, or 0 when sofia could not build the request (its 9xx); transport and DNS
+ * errors come as sofia's local 503. reason = the phrase, target = the request URI. Not
+ * subject to dest_rules or the guard. Errors: WAIHU_EINVAL, WAIHU_ENOMEM,
+ * WAIHU_ESHUTDOWN. Core loop only. */
+WAIHU_API int sip_engine_options_ping(struct sip_engine *engine, const struct sip_options *req);
+
 /* Counters of the engine (atomics the SIP thread updates; a snapshot, not a barrier). */
 struct sip_engine_stats {
     uint64_t calls_out, calls_in, calls_active;
     uint64_t registers_ok, auth_failures, guard_rejects, bans, illegal_moves;
+    uint64_t pings_sent, pings_pending; /* OPTIONS pings: sent, and awaiting their event */
 };
 WAIHU_API void sip_engine_stats(struct sip_engine *engine, struct sip_engine_stats *out);
 

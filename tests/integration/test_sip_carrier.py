@@ -398,6 +398,72 @@ class TestEngineWithCarrier(SipTest):
         self.assertEqual(eng.stats()["illegal_moves"], 0)
 
 
+    def test_options_pings_get_exactly_one_event_each(self):
+        p = self.carrier({"ring_ms": 0}, "--no-rtp", "--options-503")
+        eng = Engine(self.procs)
+        # A black hole that answers only once the ping has timed out, and a closed port.
+        hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        hole.bind(("127.0.0.1", 15090))
+        self.addCleanup(hole.close)
+        car = "127.0.0.1:%d" % CARRIER_PORT
+        pings = {1: {"target": car}, 2: {"target": car, "transport": "tcp"},
+                 3: {"target": "sip:%s;transport=tcp" % car},
+                 4: {"target": car, "proxy": car},
+                 5: {"target": "127.0.0.1:15090", "timeout_ms": 300},
+                 6: {"target": "127.0.0.1:15091", "timeout_ms": 1000}}
+        for n, kw in pings.items():
+            eng.send(cmd="options", ping=n, **kw)
+        evs = eng.wait(lambda e: e["ev"] == "options", 10, "ping answers", count=len(pings))
+        got = {e["ping"]: (e["status"], e["call"]) for e in evs}
+        self.assertEqual({n: got[n][0] for n in (1, 2, 3, 4, 5)},
+                         {1: 200, 2: 200, 3: 200, 4: 200, 5: 408}, evs)
+        self.assertIn(got[6][0], (503, 408))  # ICMP port unreachable, or nothing
+        self.assertTrue(all(call == 0 for _, call in got.values()))
+        # The late 200 to ping 5 must not make a second event.
+        req, src = hole.recvfrom(8192)
+        hole.sendto(sip_reply(req.decode(), 200, "OK").encode(), src)
+        # The carrier answers 503 during a burst (with --options-503), 200 after it.
+        p.send_signal(signal.SIGUSR1)
+        n = [len(pings)]
+
+        def ping_status(want):
+            n[0] += 1
+            eng.send(cmd="options", ping=n[0], target=car)
+            ev = eng.wait(lambda e: e["ev"] == "options" and e["ping"] == n[0], 5, "ping %d" % n[0])
+            return ev["status"] == want
+        wait_until(lambda: ping_status(503), 10, "OPTIONS 503 during the burst")
+        p.send_signal(signal.SIGUSR2)
+        wait_until(lambda: ping_status(200), 10, "OPTIONS 200 after the burst")
+        st = eng.stats()
+        events = eng.find(lambda e: e["ev"] == "options")
+        self.assertEqual(sorted(e["ping"] for e in events), list(range(1, n[0] + 1)))
+        self.assertEqual((st["pings_sent"], st["pings_pending"]), (n[0], 0), st)
+        want = 4 + n[0] - len(pings)  # pings 1-4 and those after the black hole
+        seen = wait_until(lambda: len(self.carrier_events("options")) >= want and
+                          self.carrier_events("options"), 5, "carrier log of the pings")
+        self.assertEqual(len(seen), want)
+        self.assertTrue(all(o["from"] == "ping" for o in seen), seen)
+        codes = [o["code"] for o in seen]
+        self.assertEqual(codes[:4], [200] * 4)  # pings 1-4 (ping 4 through itself as proxy)
+        self.assertIn(503, codes)
+        self.assertEqual(codes[-1], 200)
+        # Bad arguments are refused before anything is sent.
+        eng.send(cmd="options", ping=99, target="bad target")
+        eng.wait(lambda e: e["ev"] == "error" and e["cmd"] == "options", 5, "refusal")
+
+
+def sip_reply(req, status, phrase):
+    """A response to req (text) with its Via, From, To (tagged), Call-ID and CSeq."""
+    lines = [f"SIP/2.0 {status} {phrase}"]
+    for line in req.split("\r\n")[1:]:
+        name = line.split(":", 1)[0].strip().lower()
+        if name in ("via", "v", "from", "f", "call-id", "i", "cseq"):
+            lines.append(line)
+        elif name in ("to", "t"):
+            lines.append(line if ";tag=" in line else line + ";tag=late1")
+    return "\r\n".join(lines + ["Content-Length: 0", "", ""])
+
+
 def digest_response(user, realm, password, method, uri, nonce, nc="00000001", cnonce="abc123"):
     ha1 = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode()).hexdigest()
     ha2 = hashlib.md5(("%s:%s" % (method, uri)).encode()).hexdigest()

@@ -23,6 +23,7 @@ struct leg;
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "common.h"
 #include "simmedia.h"
@@ -411,7 +412,8 @@ int main(int argc, char **argv)
     s.nua = nua_create(s.root, on_event, &s, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                        NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_ENABLEMESSAGE(0),
                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER"),
-                       SIPTAG_USER_AGENT_STR("waihu-agents"), TAG_END());
+                       SIPTAG_USER_AGENT_STR("waihu-agents"),
+                       TPTAG_UDP_RMEM(4u << 20), /* load runs: no drops */ TAG_END());
     if (!s.nua) {
         fprintf(stderr, "waihu-agents: cannot listen on %s\n", url);
         goto out_root;

@@ -23,6 +23,7 @@ struct ccall;
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "common.h"
 #include "rules.h"
@@ -56,7 +57,8 @@ struct carrier {
     struct ccall *streams;
     long long fail_after, fail_count, invites;
     uint64_t session_seq;
-    long long n_answered, n_rejected, n_cancelled, n_503;
+    long long n_answered, n_rejected, n_cancelled, n_503, n_options;
+    int options_503; /* OPTIONS get 503 while INVITEs do */
     int shutting_down;
 };
 
@@ -255,6 +257,21 @@ static void on_invite(struct carrier *c, nua_handle_t *nh, sip_t const *sip)
     }
 }
 
+/* OPTIONS (trunk probes): 200, or 503 during a 503 burst with --options-503. */
+static void on_options(struct carrier *c, nua_handle_t *nh, sip_t const *sip)
+{
+    int code = c->options_503 && failing_503(c) ? 503 : 200;
+    c->n_options++;
+    log_line(c, json_pack("{s:s,s:s,s:s,s:i}", "ev", "options", "call_id",
+                          sip && sip->sip_call_id ? sip->sip_call_id->i_id : "", "from",
+                          sip && sip->sip_from && sip->sip_from->a_url->url_user
+                              ? sip->sip_from->a_url->url_user
+                              : "",
+                          "code", code));
+    nua_respond(nh, code, sip_status_phrase(code), NUTAG_WITH_THIS(c->nua), TAG_END());
+    nua_handle_destroy(nh);
+}
+
 static void on_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
                      struct carrier *c, nua_handle_t *nh, struct ccall *k, sip_t const *sip,
                      tagi_t tags[])
@@ -265,6 +282,9 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
         if (status < 300 && sip && sip->sip_request) {
             on_invite(c, nh, sip);
         }
+        break;
+    case nua_i_options:
+        on_options(c, nh, sip);
         break;
     case nua_i_cancel:
         if (k) {
@@ -323,6 +343,7 @@ static void usage(void)
             "  --no-rtp               advertise a port but send no RTP (benchmarks)\n"
             "  --fail-503-after N     answer 503 to every INVITE after the Nth\n"
             "  --fail-503-count M     ...for M INVITEs only (0: until SIGUSR2)\n"
+            "  --options-503          answer OPTIONS 503 during a burst too (else 200)\n"
             "  --seed N               random seed (default 1)\n"
             "SIGUSR1 starts a 503 burst, SIGUSR2 ends it; SIGTERM stops.\n");
 }
@@ -336,6 +357,7 @@ int main(int argc, char **argv)
         {"rtp-ports", required_argument, 0, 'p'}, {"no-rtp", no_argument, 0, 'n'},
         {"fail-503-after", required_argument, 0, 'f'},
         {"fail-503-count", required_argument, 0, 'F'},
+        {"options-503", no_argument, 0, 'O'},
         {"seed", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     struct carrier c = {.fail_after = -1, .rtp_enabled = 1};
@@ -355,6 +377,7 @@ int main(int argc, char **argv)
         case 'n': c.rtp_enabled = 0; break;
         case 'f': c.fail_after = atoll(optarg); break;
         case 'F': c.fail_count = atoll(optarg); break;
+        case 'O': c.options_503 = 1; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'p':
             if (sscanf(optarg, "%u-%u", &lo, &hi) != 2 || lo > hi || hi > 65535 || lo < 1024) {
@@ -405,7 +428,9 @@ int main(int argc, char **argv)
     c.nua = nua_create(c.root, on_event, &c, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                        NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_ENABLEMESSAGE(0),
                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS"),
-                       SIPTAG_USER_AGENT_STR("waihu-carrier"), TAG_END());
+                       NUTAG_APPL_METHOD("OPTIONS"),
+                       SIPTAG_USER_AGENT_STR("waihu-carrier"),
+                       TPTAG_UDP_RMEM(4u << 20), /* load runs: no drops */ TAG_END());
     if (!c.nua) {
         fprintf(stderr, "waihu-carrier: cannot listen on %s\n", url);
         goto out_root;
@@ -418,8 +443,8 @@ int main(int argc, char **argv)
     su_timer_destroy(c.tick);
     fprintf(stderr,
             "{\"invites\":%lld,\"answered\":%lld,\"rejected\":%lld,\"cancelled\":%lld,"
-            "\"fail_503\":%lld}\n",
-            c.invites, c.n_answered, c.n_rejected, c.n_cancelled, c.n_503);
+            "\"fail_503\":%lld,\"options\":%lld}\n",
+            c.invites, c.n_answered, c.n_rejected, c.n_cancelled, c.n_503, c.n_options);
     rc = 0;
 out_root:
     su_root_destroy(c.root);

@@ -1,7 +1,7 @@
-/* waihu-pbx-test: hosts the bridge with a SIP engine (registrar for agents) and a media
- * engine on one libuv loop, for integration tests. Commands arrive as JSON lines on stdin
- * (cred, uncred, dial, hangup, stats, quit); events and CDRs leave as JSON lines on stdout
- * (docs/bridge.md). */
+/* waihu-pbx-test: hosts the bridge with a SIP engine (registrar for agents), a media
+ * engine and optionally a trunk set (--trunks file.json) on one libuv loop, for integration
+ * tests. Commands arrive as JSON lines on stdin (cred, uncred, dial, burst, hangup, stats,
+ * trunks, quit); events and CDRs leave as JSON lines on stdout (docs/bridge.md). */
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include "bridge.h"
 #include "media.h"
 #include "sip.h"
+#include "trunk.h"
 
 struct host {
     uv_loop_t loop;
@@ -21,6 +22,13 @@ struct host {
     struct sip_engine *sip;
     struct media_engine *media;
     struct bridge *bridge;
+    struct trunk_set *trunks;
+    /* burst: n calls at rate_per_s, numbers from number_base up, agents round robin */
+    uv_timer_t burst_timer;
+    json_t *burst;
+    long burst_n, burst_sent, burst_errors;
+    double burst_rate;
+    uint64_t burst_start_ms, burst_base;
     int stopped;
     char line[65536];
     size_t line_len;
@@ -52,7 +60,7 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *c, void *data)
     (void)b;
     (void)data;
     json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:i,s:i,s:i,s:i,s:s,s:s,"
-                          "s:s,s:i,s:I,s:o,s:o}",
+                          "s:s,s:i,s:I,s:o,s:o,s:s,s:i}",
                           "ev", "cdr", "id", (json_int_t)c->id, "number", c->number, "target",
                           c->trunk_target, "agent", c->agent, "result", c->result, "end_reason",
                           c->end_reason, "hangup_by", bridge_party_name(c->hangup_by), "status",
@@ -62,7 +70,14 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *c, void *data)
                           "amd_reason", c->amd_reason, "digits", c->digits, "recording_err",
                           c->recording_err, "recording_frames", (json_int_t)c->recording_frames,
                           "carrier_rtp", rtp_json(&c->carrier_rtp), "agent_rtp",
-                          rtp_json(&c->agent_rtp));
+                          rtp_json(&c->agent_rtp), "trunks_tried", c->trunks_tried,
+                          "attempts", (int)c->attempts);
+    if (c->trunk) {
+        json_object_set_new(o, "trunk", json_string(c->trunk));
+    }
+    if (c->caller_id) {
+        json_object_set_new(o, "caller_id", json_string(c->caller_id));
+    }
     if (c->recording) {
         json_object_set_new(o, "recording", json_string(c->recording));
     }
@@ -93,6 +108,10 @@ static void on_bridge_event(struct bridge *b, const struct bridge_event *ev, voi
     case BRIDGE_EV_AMD:
         out(json_pack("{s:s,s:I,s:s}", "ev", "amd", "id", (json_int_t)ev->id, "result",
                       ev->detail));
+        break;
+    case BRIDGE_EV_TRUNK:
+        out(json_pack("{s:s,s:s,s:s,s:s}", "ev", "trunk", "trunk", ev->trunk, "state", ev->state,
+                      "reason", ev->detail));
         break;
     }
 }
@@ -129,12 +148,104 @@ static void stats(struct host *h)
     struct sip_engine_stats ss;
     bridge_stats(h->bridge, &bs);
     sip_engine_stats(h->sip, &ss);
-    out(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ev", "stats", "calls_active",
-                  (json_int_t)bs.calls_active, "media_open", (json_int_t)bs.media_open,
-                  "sip_legs_live", (json_int_t)bs.sip_legs_live, "sip_calls_active",
-                  (json_int_t)ss.calls_active, "calls_total", (json_int_t)bs.calls_total, "cdrs",
-                  (json_int_t)bs.cdrs, "illegal_moves", (json_int_t)bs.illegal_moves,
-                  "sip_illegal_moves", (json_int_t)ss.illegal_moves));
+    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ev", "stats", "calls_active",
+                          (json_int_t)bs.calls_active, "media_open", (json_int_t)bs.media_open,
+                          "sip_legs_live", (json_int_t)bs.sip_legs_live, "sip_calls_active",
+                          (json_int_t)ss.calls_active, "calls_total", (json_int_t)bs.calls_total,
+                          "cdrs", (json_int_t)bs.cdrs, "illegal_moves",
+                          (json_int_t)bs.illegal_moves, "sip_illegal_moves",
+                          (json_int_t)ss.illegal_moves);
+    json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "trunk_channels",
+                                        (json_int_t)bs.trunk_channels, "calls_waiting",
+                                        (json_int_t)bs.calls_waiting, "retries",
+                                        (json_int_t)bs.retries, "probes_sent",
+                                        (json_int_t)bs.probes_sent, "probes_pending",
+                                        (json_int_t)bs.probes_pending, "sip_pings_pending",
+                                        (json_int_t)ss.pings_pending, "trunk_illegal_moves",
+                                        (json_int_t)trunk_set_illegal_moves(h->trunks)));
+    out(o);
+}
+
+/* Every trunk's state and counters (channels in use must return to 0). */
+static void trunks(struct host *h)
+{
+    json_t *list = json_array();
+    size_t n = h->trunks ? trunk_set_count(h->trunks) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct trunk_info ti;
+        if (trunk_set_info(h->trunks, (uint32_t)i, (int64_t)clock_now_ms(), &ti) != 0) {
+            continue;
+        }
+        json_array_append_new(
+            list, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:i,s:f}", "name", ti.name, "state",
+                            trunk_state_str(ti.state), "reason", trunk_reason_str(ti.reason),
+                            "in_use", (int)ti.in_use, "picks", (json_int_t)ti.picks, "answered",
+                            (json_int_t)ti.answered, "normal", (json_int_t)ti.normal, "carrier",
+                            (json_int_t)ti.carrier, "downs", (int)ti.downs, "asr_window",
+                            ti.asr_window));
+    }
+    out(json_pack("{s:s,s:o}", "ev", "trunks", "trunks", list));
+}
+
+static int dial(struct host *h, const struct bridge_dial *d, json_t *tag)
+{
+    uint64_t id = 0;
+    int rv = bridge_dial(h->bridge, d, &id);
+    if (rv == 0) {
+        out(json_pack("{s:s,s:I,s:O?}", "ev", "dialed", "id", (json_int_t)id, "tag", tag));
+    }
+    return rv;
+}
+
+static void on_burst(uv_timer_t *t)
+{
+    struct host *h = t->data;
+    json_t *cmd = h->burst;
+    uint64_t elapsed = uv_now(&h->loop) - h->burst_start_ms;
+    long due = (long)((double)elapsed * h->burst_rate / 1000.0) + 1;
+    long agents = (long)json_integer_value(json_object_get(cmd, "agents"));
+    const char *prefix = str(cmd, "agent_prefix") ? str(cmd, "agent_prefix") : "agent";
+    for (; h->burst_sent < due && h->burst_sent < h->burst_n; h->burst_sent++) {
+        char number[24], agent[64];
+        snprintf(number, sizeof number, "+%llu",
+                 (unsigned long long)(h->burst_base + (uint64_t)h->burst_sent));
+        snprintf(agent, sizeof agent, "%s%ld", prefix, h->burst_sent % (agents > 0 ? agents : 1) + 1);
+        struct bridge_dial d = {.number = number, .agent = agent};
+        int rv = dial(h, &d, json_object_get(cmd, "tag"));
+        if (rv != 0) {
+            h->burst_errors++;
+            out(json_pack("{s:s,s:s,s:s,s:s,s:O?}", "ev", "error", "cmd", "burst", "number",
+                          number, "error", waihu_strerror(rv), "tag", json_object_get(cmd, "tag")));
+        }
+    }
+    if (h->burst_sent >= h->burst_n) {
+        uv_timer_stop(t);
+        out(json_pack("{s:s,s:I,s:I,s:I,s:O?}", "ev", "burst-done", "sent",
+                      (json_int_t)h->burst_sent, "errors", (json_int_t)h->burst_errors,
+                      "elapsed_ms", (json_int_t)(uv_now(&h->loop) - h->burst_start_ms), "tag",
+                      json_object_get(cmd, "tag")));
+        json_decref(h->burst);
+        h->burst = NULL;
+    }
+}
+
+/* burst {n, rate_per_s, number_base: "+15550000000", agents: N, agent_prefix?, tag?}:
+ * routed calls through the trunk set. */
+static int burst(struct host *h, json_t *cmd)
+{
+    const char *base = str(cmd, "number_base");
+    h->burst_n = (long)json_integer_value(json_object_get(cmd, "n"));
+    h->burst_rate = json_number_value(json_object_get(cmd, "rate_per_s"));
+    if (h->burst || !h->trunks || h->burst_n <= 0 || h->burst_rate <= 0 || !base ||
+        base[0] != '+' || strlen(base) > 16 || strspn(base + 1, "0123456789") != strlen(base + 1)) {
+        return WAIHU_EINVAL;
+    }
+    h->burst_base = strtoull(base + 1, NULL, 10);
+    h->burst = json_incref(cmd);
+    h->burst_sent = h->burst_errors = 0;
+    h->burst_start_ms = uv_now(&h->loop);
+    uv_timer_start(&h->burst_timer, on_burst, 0, 5);
+    return 0;
 }
 
 static void stop(struct host *h)
@@ -147,6 +258,11 @@ static void stop(struct host *h)
     h->bridge = NULL;
     sip_engine_free(h->sip);
     media_engine_free(h->media);
+    trunk_set_free(h->trunks);
+    h->trunks = NULL;
+    json_decref(h->burst);
+    h->burst = NULL;
+    uv_close((uv_handle_t *)&h->burst_timer, NULL);
     uv_close((uv_handle_t *)&h->in, NULL);
     uv_close((uv_handle_t *)&h->sigterm, NULL);
 }
@@ -166,12 +282,11 @@ static void run_command(struct host *h, const char *line)
         struct bridge_dial d = {.number = str(cmd, "number"), .trunk_target = str(cmd, "target"),
                                 .proxy = str(cmd, "proxy"), .agent = str(cmd, "agent"),
                                 .from = str(cmd, "from"), .tenant = str(cmd, "tenant")};
-        uint64_t id = 0;
-        rv = bridge_dial(h->bridge, &d, &id);
-        if (rv == 0) {
-            out(json_pack("{s:s,s:I,s:O?}", "ev", "dialed", "id", (json_int_t)id, "tag",
-                          json_object_get(cmd, "tag")));
-        }
+        rv = dial(h, &d, json_object_get(cmd, "tag"));
+    } else if (strcmp(name, "burst") == 0) {
+        rv = burst(h, cmd);
+    } else if (strcmp(name, "trunks") == 0) {
+        trunks(h);
     } else if (strcmp(name, "hangup") == 0) {
         rv = bridge_hangup(h->bridge, (uint64_t)json_integer_value(json_object_get(cmd, "id")));
     } else if (strcmp(name, "cred") == 0) {
@@ -258,12 +373,36 @@ static int parse_ports(const char *text, uint16_t *lo, uint16_t *hi)
     return 0;
 }
 
+/* Reads a trunk file (docs/trunks.md) into a set; "line L column C: ..." or the field. */
+static int load_trunks(const char *path, struct trunk_set **out, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "cannot open");
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int rv = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = (size_t)ftell(f)) < (1u << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (text = malloc(len + 1)) && fread(text, 1, len, f) == len) {
+        text[len] = '\0';
+        rv = trunk_set_from_json(text, out, err, err_len) == 0 ? 0 : -1;
+    } else {
+        snprintf(err, err_len, "cannot read (or over 1 MiB)");
+    }
+    free(text);
+    fclose(f);
+    return rv;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: waihu-pbx-test [--bind A:P] [--rtp-ports LO-HI] [--workers N]\n"
                     "  [--record-dir D --key-file K(64 hex)] [--carrier-timeout-ms N]\n"
                     "  [--agent-timeout-ms N] [--rtp-timeout-ms N] [--amd] [--inband-dtmf]\n"
-                    "  [--from URI] [--exempt IPS]\n");
+                    "  [--from URI] [--exempt IPS] [--sip-timer-ms N]\n"
+                    "  [--trunks FILE.json (docs/trunks.md) [--max-attempts N]]\n");
 }
 
 int main(int argc, char **argv)
@@ -282,6 +421,8 @@ int main(int argc, char **argv)
         {"from", required_argument, 0, 'f'},
         {"exempt", required_argument, 0, 'x'},
         {"sip-timer-ms", required_argument, 0, 'T'},
+        {"trunks", required_argument, 0, 'R'},
+        {"max-attempts", required_argument, 0, 'A'},
         {0, 0, 0, 0}};
     static struct host h;
     struct sip_engine_config scfg = {.bind_udp = "127.0.0.1:19060", .bind_tcp = NULL};
@@ -290,7 +431,7 @@ int main(int argc, char **argv)
                                        .cb_data = &h};
     struct bridge_config bcfg = {.from = "sip:+15550000@waihu", .agent_from = "sip:dialer@waihu",
                                  .event_cb = on_bridge_event};
-    const char *key_file = NULL;
+    const char *key_file = NULL, *trunks_file = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
@@ -312,12 +453,22 @@ int main(int argc, char **argv)
         case 'f': bcfg.from = optarg; break;
         case 'x': scfg.guard_exempt = optarg; break;
         case 'T': scfg.transaction_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'R': trunks_file = optarg; break;
+        case 'A': bcfg.max_attempts = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
     if (bcfg.record_dir && (!key_file || read_key(key_file, bcfg.record_key) != 0)) {
         fprintf(stderr, "waihu-pbx-test: --record-dir needs --key-file with 64 hex digits\n");
         return 2;
+    }
+    if (trunks_file) {
+        char err[256];
+        if (load_trunks(trunks_file, &h.trunks, err, sizeof err) != 0) {
+            fprintf(stderr, "waihu-pbx-test: %s: %s\n", trunks_file, err);
+            return 2;
+        }
+        bcfg.trunks = h.trunks;
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&h.loop);
@@ -337,6 +488,7 @@ int main(int argc, char **argv)
     }
     if (rv != 0) {
         fprintf(stderr, "waihu-pbx-test: %s\n", waihu_strerror(rv));
+        trunk_set_free(h.trunks);
         uv_run(&h.loop, UV_RUN_DEFAULT);
         uv_loop_close(&h.loop);
         return 1;
@@ -345,6 +497,8 @@ int main(int argc, char **argv)
     uv_pipe_open(&h.in, 0);
     h.in.data = &h;
     uv_read_start((uv_stream_t *)&h.in, on_alloc, on_read);
+    uv_timer_init(&h.loop, &h.burst_timer);
+    h.burst_timer.data = &h;
     uv_signal_init(&h.loop, &h.sigterm);
     h.sigterm.data = &h;
     uv_signal_start(&h.sigterm, on_sigterm, SIGTERM);

@@ -50,6 +50,7 @@ static const char *ev_name(enum sip_event_type t)
     case SIP_EV_REGISTERED: return "registered";
     case SIP_EV_REFER: return "refer";
     case SIP_EV_BANNED: return "banned";
+    case SIP_EV_OPTIONS: return "options";
     }
     return "?";
 }
@@ -68,6 +69,9 @@ static void on_event(struct sip_engine *engine, const struct sip_event *ev, void
     }
     if (ev->type == SIP_EV_REGISTERED) {
         json_object_set_new(o, "expires", json_integer(ev->expires_s));
+    }
+    if (ev->type == SIP_EV_OPTIONS) { /* user carries the command's "ping" number */
+        json_object_set_new(o, "ping", json_integer((json_int_t)(uintptr_t)ev->user));
     }
     if (ev->type == SIP_EV_INCOMING && h->auto_answer) {
         sip_call_answer(engine, ev->call_id, DEFAULT_SDP);
@@ -164,6 +168,13 @@ static void run_command(struct host *h, const char *line)
         } else {
             uv_timer_start(&h->burst_timer, on_burst, 0, 5);
         }
+    } else if (strcmp(name, "options") == 0) {
+        struct sip_options o = {
+            .target = str(cmd, "target"), .proxy = str(cmd, "proxy"),
+            .transport = str(cmd, "transport"),
+            .timeout_ms = (uint32_t)json_integer_value(json_object_get(cmd, "timeout_ms")),
+            .user = (void *)(uintptr_t)json_integer_value(json_object_get(cmd, "ping"))};
+        rv = sip_engine_options_ping(h->engine, &o);
     } else if (strcmp(name, "answer") == 0) {
         rv = sip_call_answer(h->engine, id, str(cmd, "sdp") ? str(cmd, "sdp") : DEFAULT_SDP);
     } else if (strcmp(name, "respond") == 0) {
@@ -181,12 +192,13 @@ static void run_command(struct host *h, const char *line)
     } else if (strcmp(name, "stats") == 0) {
         struct sip_engine_stats s;
         sip_engine_stats(h->engine, &s);
-        out(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ev", "stats", "calls_out",
+        out(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ev", "stats", "calls_out",
                       (json_int_t)s.calls_out, "calls_in", (json_int_t)s.calls_in,
                       "calls_active", (json_int_t)s.calls_active, "registers_ok",
                       (json_int_t)s.registers_ok, "auth_failures", (json_int_t)s.auth_failures,
                       "guard_rejects", (json_int_t)s.guard_rejects, "bans", (json_int_t)s.bans,
-                      "illegal_moves", (json_int_t)s.illegal_moves));
+                      "illegal_moves", (json_int_t)s.illegal_moves, "pings_sent",
+                      (json_int_t)s.pings_sent, "pings_pending", (json_int_t)s.pings_pending));
     } else if (strcmp(name, "quit") == 0) {
         stop(h);
     } else {

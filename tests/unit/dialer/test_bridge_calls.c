@@ -1,9 +1,12 @@
 /* The bridge (src/dialer/bridge.h) driving the real SIP and media engines against a tiny
  * scripted carrier in this process (one UDP socket on the same loop). It covers the paths
  * the integration test cannot force: a hangup while ringing, a carrier answer with unusable
- * SDP, a carrier that is not there, bad arguments; after each, no call, SIP leg or media
- * session may remain and no move may be illegal.
- * Loopback only, ports 19700-19799 (SIP 19700, carrier 19702, RTP 19710-19799). */
+ * SDP, a carrier that is not there, bad arguments, and over a trunk set: failover from a
+ * dead trunk, every trunk failing (then out of rotation and probed), a call waiting for CPS
+ * budget; after each, no call, SIP leg, media session or trunk channel may remain and no
+ * move may be illegal.
+ * Loopback only, ports 19700-19799 (SIP 19700, carrier 19702, dead 19704/19706, RTP
+ * 19710-19799). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,11 +20,15 @@
 #include <cmocka.h>
 
 #include "bridge.h"
+#include "trunk.h"
 
 #define SIP_BIND "127.0.0.1:19700"
 #define CARRIER_PORT 19702
 #define CARRIER "sip:5551000@127.0.0.1:19702"
 #define DEAD_CARRIER "sip:5551000@127.0.0.1:19704"
+#define FAST_PROBES                                                                        \
+    "\"health\": {\"probe_interval_ms\": 200, \"probe_timeout_ms\": 150, "                 \
+    "\"hold_ms\": 60000, \"hold_max_ms\": 60000}"
 
 enum carrier_mode { RING, ANSWER_BAD_SDP, ANSWER };
 
@@ -32,12 +39,15 @@ struct fixture {
     struct sip_engine *sip;
     struct media_engine *media;
     struct bridge *bridge;
+    struct trunk_set *trunks;
     enum carrier_mode mode;
     int invites, cancels, byes;
     char invite[4096]; /* the last INVITE, for the 487 after a CANCEL */
-    int n_cdrs;
+    int n_cdrs, want_cdrs, n_cancelled;
+    uint64_t until_ms;
     struct bridge_cdr cdr; /* strings not kept: results are static */
     char result[32], end_reason[32];
+    char trunk[64], trunks_tried[256], caller_id[24]; /* the CDR's strings die with it */
     int timed_out;
 };
 
@@ -138,9 +148,13 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     (void)b;
     struct fixture *f = data;
     f->n_cdrs++;
+    f->n_cancelled += strcmp(cdr->result, "cancelled") == 0;
     f->cdr = *cdr;
     snprintf(f->result, sizeof f->result, "%s", cdr->result);
     snprintf(f->end_reason, sizeof f->end_reason, "%s", cdr->end_reason);
+    snprintf(f->trunk, sizeof f->trunk, "%s", cdr->trunk ? cdr->trunk : "");
+    snprintf(f->trunks_tried, sizeof f->trunks_tried, "%s", cdr->trunks_tried);
+    snprintf(f->caller_id, sizeof f->caller_id, "%s", cdr->caller_id ? cdr->caller_id : "");
 }
 
 static void on_sip(struct sip_engine *e, const struct sip_event *ev, void *data)
@@ -195,6 +209,16 @@ static int has_cdr(struct fixture *f)
     return f->n_cdrs > 0;
 }
 
+static int cdrs_reached(struct fixture *f)
+{
+    return f->n_cdrs >= f->want_cdrs;
+}
+
+static int time_passed(struct fixture *f)
+{
+    return clock_now_ms() >= f->until_ms;
+}
+
 static int ringing(struct fixture *f)
 {
     return f->invites > 0;
@@ -235,11 +259,23 @@ static int setup(void **state)
     return 0;
 }
 
+/* Replaces the fixture's bridge by one routing over the trunk set in json. */
+static void use_trunks(struct fixture *f, const char *json)
+{
+    char err[256];
+    assert_int_equal(trunk_set_from_json(json, &f->trunks, err, sizeof err), 0);
+    bridge_free(f->bridge);
+    struct bridge_config bc = {.from = "sip:+15550000@waihu", .carrier_timeout_ms = 5000,
+                               .rtp_timeout_ms = UINT32_MAX, .trunks = f->trunks};
+    assert_int_equal(bridge_new(&f->loop, f->sip, f->media, &bc, on_cdr, f, &f->bridge), 0);
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
     bridge_free(f->bridge);
     f->bridge = NULL;
+    trunk_set_free(f->trunks);
     sip_engine_free(f->sip);
     media_engine_free(f->media);
     uv_close((uv_handle_t *)&f->carrier, NULL);
@@ -260,6 +296,14 @@ static void assert_clean(struct fixture *f)
     assert_int_equal(bs.illegal_moves, 0);
     assert_int_equal(ss.illegal_moves, 0);
     assert_int_equal(bs.cdrs, (uint64_t)f->n_cdrs);
+    assert_int_equal(bs.trunk_channels, 0);
+    assert_int_equal(bs.calls_waiting, 0);
+    for (size_t i = 0; f->trunks && i < trunk_set_count(f->trunks); i++) {
+        struct trunk_info ti;
+        assert_int_equal(trunk_set_info(f->trunks, (uint32_t)i, 0, &ti), 0);
+        assert_int_equal(ti.in_use, 0);
+    }
+    assert_int_equal(trunk_set_illegal_moves(f->trunks), 0);
 }
 
 static void hangup_while_ringing_cancels(void **state)
@@ -349,6 +393,136 @@ static void bad_arguments(void **state)
     assert_clean(f);
 }
 
+static void failover_from_a_dead_trunk_to_the_next(void **state)
+{
+    struct fixture *f = *state;
+    use_trunks(f, "{\"trunks\": ["
+                  "{\"name\": \"dead\", \"target\": \"127.0.0.1:19704\", \"channels\": 5, "
+                  "\"cps\": 10, \"caller_ids\": [\"+15550001001\"]},"
+                  "{\"name\": \"live\", \"target\": \"127.0.0.1:19702\", \"channels\": 5, "
+                  "\"cps\": 10, \"caller_ids\": [\"+15550002001\"], \"priority\": 1}]}");
+    f->mode = RING;
+    struct bridge_dial d = {.number = "+15551000", .agent = "agent1"};
+    uint64_t id;
+    assert_int_equal(bridge_dial(f->bridge, &d, &id), 0);
+    assert_true(run_until(f, ringing));
+    assert_non_null(strstr(f->invite, "INVITE sip:+15551000@127.0.0.1:19702 "));
+    assert_non_null(strstr(f->invite, "sip:+15550002001@waihu")); /* live's caller ID */
+    struct bridge_stats bs;
+    bridge_stats(f->bridge, &bs);
+    assert_int_equal(bs.trunk_channels, 1);
+    assert_int_equal(bs.retries, 1);
+    assert_int_equal(bridge_hangup(f->bridge, id), 0);
+    assert_true(run_until(f, has_cdr));
+    assert_string_equal(f->result, "cancelled");
+    assert_string_equal(f->trunks_tried, "dead,live");
+    assert_string_equal(f->trunk, "live");
+    assert_string_equal(f->caller_id, "+15550002001");
+    assert_int_equal(f->cdr.attempts, 2);
+    assert_clean(f);
+}
+
+static int probed(struct fixture *f)
+{
+    struct bridge_stats bs;
+    bridge_stats(f->bridge, &bs);
+    return bs.probes_sent >= 4 && bs.probes_pending == 0;
+}
+
+static void every_trunk_fails_then_none_is_left(void **state)
+{
+    struct fixture *f = *state;
+    use_trunks(f, "{" FAST_PROBES ", \"trunks\": ["
+                  "{\"name\": \"x\", \"target\": \"127.0.0.1:19704\", \"channels\": 5, "
+                  "\"cps\": 100, \"caller_ids\": [\"+15550001001\"]},"
+                  "{\"name\": \"y\", \"target\": \"127.0.0.1:19706\", \"channels\": 5, "
+                  "\"cps\": 100, \"caller_ids\": [\"+15550002001\"]}]}");
+    struct bridge_dial d = {.number = "+15551000", .agent = "agent1"};
+    uint64_t id;
+    int rv = 0, calls = 0;
+    /* Five carrier failures in a row take a trunk out; each call fails on both. */
+    while (calls < 10 && (rv = bridge_dial(f->bridge, &d, &id)) == 0) {
+        f->want_cdrs = ++calls;
+        assert_true(run_until(f, cdrs_reached));
+        assert_string_equal(f->cdr.end_reason, "carrier-failed");
+        assert_int_equal(f->cdr.attempts, 2);
+        assert_true(strcmp(f->trunks_tried, "x,y") == 0 ||
+                    strcmp(f->trunks_tried, "y,x") == 0);
+    }
+    assert_int_equal(rv, WAIHU_EUNAVAILABLE);
+    assert_int_equal(calls, 5);
+    for (uint32_t i = 0; i < 2; i++) {
+        struct trunk_info ti;
+        trunk_set_info(f->trunks, i, 0, &ti);
+        assert_int_equal(ti.state, TRUNK_DOWN);
+        assert_int_equal(ti.reason, TRUNK_WHY_CONSECUTIVE);
+    }
+    /* Out of rotation: OPTIONS probes go out and come back (ICMP 503 or timeout). */
+    assert_true(run_until(f, probed));
+    assert_clean(f);
+}
+
+static int two_invites(struct fixture *f)
+{
+    return f->invites >= 2 && f->n_cdrs >= 2;
+}
+
+static void a_call_waits_for_cps_budget(void **state)
+{
+    struct fixture *f = *state;
+    use_trunks(f, "{\"trunks\": [{\"name\": \"slow\", \"target\": \"127.0.0.1:19702\", "
+                  "\"channels\": 5, \"cps\": 1, \"caller_ids\": [\"+15550001001\"]}]}");
+    f->mode = ANSWER_BAD_SDP; /* each call ends at once with a BYE */
+    struct bridge_dial d = {.number = "+15551000", .agent = "agent1"};
+    uint64_t id1, id2;
+    uint64_t t0 = clock_now_ms();
+    assert_int_equal(bridge_dial(f->bridge, &d, &id1), 0);
+    assert_int_equal(bridge_dial(f->bridge, &d, &id2), 0);
+    struct bridge_stats bs;
+    bridge_stats(f->bridge, &bs);
+    assert_int_equal(bs.calls_waiting, 1);
+    assert_true(run_until(f, two_invites));
+    assert_true(clock_now_ms() - t0 >= 950); /* one INVITE per second on this trunk */
+    assert_string_equal(f->result, "error");
+    assert_clean(f);
+}
+
+static void hangup_while_waiting_for_cps_sends_nothing(void **state)
+{
+    struct fixture *f = *state;
+    use_trunks(f, "{\"trunks\": [{\"name\": \"slow\", \"target\": \"127.0.0.1:19702\", "
+                  "\"channels\": 5, \"cps\": 1, \"caller_ids\": [\"+15550001001\"]}]}");
+    f->mode = ANSWER_BAD_SDP;
+    struct bridge_dial d = {.number = "+15551000", .agent = "agent1"};
+    uint64_t id1, id2;
+    assert_int_equal(bridge_dial(f->bridge, &d, &id1), 0);
+    assert_int_equal(bridge_dial(f->bridge, &d, &id2), 0); /* waits for the next second */
+    assert_int_equal(bridge_hangup(f->bridge, id2), 0);
+    f->want_cdrs = 2;
+    assert_true(run_until(f, cdrs_reached));
+    assert_int_equal(f->n_cancelled, 1);
+    struct bridge_stats bs;
+    bridge_stats(f->bridge, &bs);
+    assert_int_equal(bs.calls_waiting, 0);
+    f->until_ms = clock_now_ms() + 1200; /* past the time its CPS slot frees */
+    assert_true(run_until(f, time_passed));
+    assert_int_equal(f->invites, 1); /* the cancelled call never left */
+    assert_clean(f);
+}
+
+static void routed_dial_needs_a_dial_string(void **state)
+{
+    struct fixture *f = *state;
+    use_trunks(f, "{\"trunks\": [{\"name\": \"t\", \"target\": \"127.0.0.1:19702\", "
+                  "\"channels\": 5, \"cps\": 5, \"caller_ids\": [\"+15550001001\"]}]}");
+    struct bridge_dial d = {.number = "555-1000", .agent = "agent1"};
+    uint64_t id;
+    assert_int_equal(bridge_dial(f->bridge, &d, &id), WAIHU_EINVAL); /* never in a URI */
+    assert_int_equal(f->invites, 0);
+    assert_int_equal(f->n_cdrs, 0);
+    assert_clean(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +533,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(absent_carrier_fails_the_call, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(failover_from_a_dead_trunk_to_the_next, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_trunk_fails_then_none_is_left, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_call_waits_for_cps_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(hangup_while_waiting_for_cps_sends_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(routed_dial_needs_a_dial_string, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

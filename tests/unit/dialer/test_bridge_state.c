@@ -50,6 +50,16 @@ static void no_skipping_steps(void **state)
     }
 }
 
+static void only_a_dialing_call_moves_to_the_next_trunk(void **state)
+{
+    (void)state;
+    for (int s = 0; s < BST_COUNT; s++) {
+        int to = bridge_state_next((enum bridge_state)s, BIN_RETRY);
+        assert_int_equal(to, s == BST_DIALING ? BST_DIALING : -1);
+    }
+    assert_string_equal(bridge_input_name(BIN_RETRY), "retry");
+}
+
 static void carrier_results(void **state)
 {
     (void)state;
@@ -71,6 +81,7 @@ int main(void)
         cmocka_unit_test(happy_path),
         cmocka_unit_test(every_live_state_can_end_and_only_ending_releases),
         cmocka_unit_test(no_skipping_steps),
+        cmocka_unit_test(only_a_dialing_call_moves_to_the_next_trunk),
         cmocka_unit_test(carrier_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
