@@ -8,7 +8,7 @@ PACKAGES=(
   libjansson-dev libprotobuf-c-dev protobuf-c-compiler libconfig-dev
   libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
   libspandsp-dev libargon2-dev libcsv-dev libsndfile1-dev
-  sip-tester baresip flite sox postgresql-15 kamailio rtpengine-daemon
+  sip-tester baresip flite sox postgresql-15 kamailio rtpengine-daemon sipvicious
   etcd-server etcd-client wrk curl iproute2 procps openssl
   libzstd-dev restic
 )
