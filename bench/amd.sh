@@ -28,5 +28,5 @@ else
     trap 'rm -rf "$data"' EXIT
 fi
 echo "generating $calls calls (seed $seed) in $data ..." >&2
-"$here/amd/gen.sh" "$seed" "$calls" "$data"
+"$here/amd/gen.sh" "$seed" "$calls" "$data" >&2
 "$build/bench/amd/amd_bench" "$data/list.txt"

@@ -110,3 +110,5 @@ for ((i = 0; i < n; i++)); do
     sox -R "$tmp/call.wav" -t raw -e signed -b 16 -r 8000 -c 1 "$out/$f.raw"
     echo "$label $out/$f.raw $voice $noise ${spoken}" >> "$out/list.txt"
 done
+# A summary for whoever runs it by hand (bench/amd.sh reads list.txt, not this line).
+echo "RESULT calls=$(wc -l < "$out/list.txt") machines=$(grep -c '^machine ' "$out/list.txt") people=$(grep -c '^human ' "$out/list.txt")"
