@@ -419,6 +419,46 @@ class TestBridgedCalls(BridgeTest):
         self.assertEqual(self.sipp_done(sipp), 0)
         self.assert_clean_end()
 
+    def test_inband_digits_from_the_carrier(self):
+        """DTMF as tones in the audio (no RFC 4733): the carrier plays 1234567890*#, each
+        digit 100 ms of its two frequencies then 100 ms of silence, at -10 dBFS per tone."""
+        rows = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "4": (770, 1209),
+                "5": (770, 1336), "6": (770, 1477), "7": (852, 1209), "8": (852, 1336),
+                "9": (852, 1477), "*": (941, 1209), "0": (941, 1336), "#": (941, 1477)}
+        want = "1234567890*#"
+        parts = [os.path.join(self.tmp, "lead.wav")]
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", parts[0], "trim", "0",
+                        "1.0"], check=True)
+        for i, d in enumerate(want):
+            lo, hi = rows[d]
+            tone = os.path.join(self.tmp, "d%d.wav" % i)
+            # Two sines on two input channels, mixed down to the mono output.
+            subprocess.run(["sox", "-r", "8000", "-c", "2", "-n", "-r", "8000", "-c", "1",
+                            "-b", "16", tone, "synth", "0.1", "sine", str(lo), "sine", str(hi),
+                            "gain", "-10", "pad", "0", "0.1"], check=True)
+            parts.append(tone)
+        tail = os.path.join(self.tmp, "tail.wav")
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", tail, "trim", "0",
+                        "30"], check=True)
+        parts.append(tail)
+        # uas_talk.xml streams carrier.ulaw from sipp's working directory.
+        subprocess.run(["sox"] + parts + ["-t", "ul", "-r", "8000", "-c", "1",
+                                          os.path.join(self.tmp, "carrier.ulaw")], check=True)
+        pbx = self.pbx("--inband-dtmf")
+        self.agent(self.wav["agent_long"])
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("1004")
+        hits = pbx.wait(lambda e: e["ev"] == "dtmf" and e["id"] == c and e["leg"] == "carrier",
+                        20, "in-band digits", count=len(want))
+        got = "".join(e["digit"] for e in hits)
+        print("\nin-band dtmf: got %r (sources %s)" % (got, sorted({e["source"] for e in hits})))
+        self.assertEqual(got, want)
+        self.assertTrue(all(e["source"] != "rfc4733" for e in hits), hits)
+        pbx.send(cmd="hangup", id=c)
+        pbx.cdr(c)
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
 
 class TestFailures(BridgeTest):
     def test_carrier_never_answers(self):
