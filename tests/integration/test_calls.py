@@ -188,8 +188,9 @@ class CallsTest(unittest.TestCase):
                    10, "the CDR on n2")
         # The call was audited (before the INVITE: the audit commit gates the dial).
         s, audit = self.api["auditor1"].call("GET", "/v1/audit?limit=500")
-        self.assertIn(("agent1", "call.place", "customer/" + cust["id"]),
-                      [(a["user"], a["action"], a["object"]) for a in audit["items"]])
+        rows = [(a["user"], a["action"], a["object"]) for a in audit["items"]]
+        self.assertIn(("agent1", "call.place", "customer/" + cust["id"]), rows)
+        self.assertIn(("agent1", "call.list", "calls"), rows)  # reading records is audited
         # Both parties are in the recording.
         recs = [os.path.join(self.rec_dir, f) for f in os.listdir(self.rec_dir)]
         self.assertEqual(len(recs), 1, recs)
