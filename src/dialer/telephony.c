@@ -1,15 +1,18 @@
 /* Telephony in a node: one SIP engine, one media engine, one bridge, wired as the test
  * host waihu-pbx-test wires them (tools/waihu-pbx-test), but from configuration. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "telephony.h"
+#include "trunk.h"
 
 struct telephony {
     struct sip_engine *sip;
     struct media_engine *media;
     struct bridge *bridge;
+    struct trunk_set *trunks; /* NULL: every call goes to trunk */
     char trunk[128];
     char from[160];
     bridge_cdr_cb cdr_cb;
@@ -58,14 +61,48 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     }
 }
 
+/* Reads a trunk set from its JSON file; errmsg (cap 256) names the file and field. */
+static int load_trunks(const char *path, struct trunk_set **out, char *errmsg)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    if (f != NULL) {
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        text = n >= 0 && n < (1 << 20) ? calloc(1, (size_t)n + 1) : NULL;
+        len = text ? fread(text, 1, (size_t)n, f) : 0;
+        fclose(f);
+        if (text == NULL || len != (size_t)n) {
+            free(text);
+            text = NULL;
+        }
+    }
+    if (text == NULL) {
+        snprintf(errmsg, 256, "trunks file %s: cannot read it (or over 1 MiB)", path);
+        return WAIHU_EIO;
+    }
+    char why[200];
+    int rv = trunk_set_from_json(text, out, why, sizeof why);
+    free(text);
+    if (rv != 0) {
+        snprintf(errmsg, 256, "trunks file %s: %s", path, why);
+    }
+    return rv;
+}
+
 int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct telephony **out,
                     char *errmsg)
 {
     char ip[64];
     const char *colon = cfg->sip_bind ? strrchr(cfg->sip_bind, ':') : NULL;
-    if (colon == NULL || (size_t)(colon - cfg->sip_bind) >= sizeof ip || cfg->trunk == NULL ||
-        cfg->trunk[0] == '\0' || cfg->rtp_min == 0 || cfg->rtp_max <= cfg->rtp_min) {
-        snprintf(errmsg, 256, "telephony needs sip bind ip:port, a trunk and an RTP port range");
+    bool has_trunk = cfg->trunk != NULL && cfg->trunk[0] != '\0';
+    bool has_set = cfg->trunks_file != NULL && cfg->trunks_file[0] != '\0';
+    if (colon == NULL || (size_t)(colon - cfg->sip_bind) >= sizeof ip || has_trunk == has_set ||
+        cfg->rtp_min == 0 || cfg->rtp_max <= cfg->rtp_min) {
+        snprintf(errmsg, 256, "telephony needs sip bind ip:port, an RTP port range, and either "
+                              "a trunk or a trunks file");
         return WAIHU_EINVAL;
     }
     snprintf(ip, sizeof ip, "%.*s", (int)(colon - cfg->sip_bind), cfg->sip_bind);
@@ -74,7 +111,11 @@ int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct 
         snprintf(errmsg, 256, "out of memory");
         return WAIHU_ENOMEM;
     }
-    snprintf(t->trunk, sizeof t->trunk, "%s", cfg->trunk);
+    if (has_set && load_trunks(cfg->trunks_file, &t->trunks, errmsg) != 0) {
+        free(t);
+        return WAIHU_EINVAL;
+    }
+    snprintf(t->trunk, sizeof t->trunk, "%s", has_trunk ? cfg->trunk : "");
     snprintf(t->from, sizeof t->from, "sip:%s@waihu", cfg->caller_id ? cfg->caller_id : "anonymous");
     struct sip_engine_config scfg = {.bind_udp = cfg->sip_bind,
                                      .transaction_timeout_ms = 4000};
@@ -86,11 +127,12 @@ int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct 
                                  .agent_from = "sip:dialer@waihu",
                                  .carrier_timeout_ms = cfg->carrier_timeout_ms,
                                  .rtp_timeout_ms = cfg->rtp_timeout_ms, .amd = cfg->amd,
-                                 .record_dir = cfg->record_dir};
+                                 .record_dir = cfg->record_dir, .trunks = t->trunks};
     memcpy(bcfg.record_key, cfg->record_key, sizeof bcfg.record_key);
     int rv = sip_engine_new(loop, &scfg, on_sip, t, &t->sip);
     if (rv != 0) {
         snprintf(errmsg, 256, "SIP on %s: %s", cfg->sip_bind, waihu_strerror(rv));
+        trunk_set_free(t->trunks);
         free(t);
         return rv;
     }
@@ -104,11 +146,13 @@ int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct 
     if (rv != 0) {
         snprintf(errmsg, 256, "media/bridge: %s", waihu_strerror(rv));
         sip_engine_free(t->sip);
+        trunk_set_free(t->trunks);
         free(t);
         return rv;
     }
-    LOG_I("telephony", "SIP on %s, RTP %s:%u-%u, trunk %s%s", cfg->sip_bind, mcfg.bind_ip,
-          cfg->rtp_min, cfg->rtp_max, t->trunk, cfg->record_dir ? ", recording" : "");
+    LOG_I("telephony", "SIP on %s, RTP %s:%u-%u, %s %s%s", cfg->sip_bind, mcfg.bind_ip,
+          cfg->rtp_min, cfg->rtp_max, t->trunks ? "trunks from" : "trunk",
+          t->trunks ? cfg->trunks_file : t->trunk, cfg->record_dir ? ", recording" : "");
     *out = t;
     return 0;
 }
@@ -122,6 +166,7 @@ void telephony_stop(struct telephony *t)
     t->bridge = NULL;
     sip_engine_free(t->sip);
     media_engine_free(t->media);
+    trunk_set_free(t->trunks);
     free(t);
 }
 
@@ -147,8 +192,9 @@ int telephony_dial(struct telephony *t, const char *e164, const char *agent, con
 {
     char target[256];
     snprintf(target, sizeof target, "sip:%s@%s", e164, t->trunk);
-    struct bridge_dial d = {.number = e164, .trunk_target = target, .agent = agent,
-                            .tenant = tenant};
+    /* With a trunk set the bridge picks the trunk and caller ID and fails over. */
+    struct bridge_dial d = {.number = e164, .trunk_target = t->trunks ? NULL : target,
+                            .agent = agent, .tenant = tenant};
     return bridge_dial(t->bridge, &d, call_id);
 }
 

@@ -17,7 +17,9 @@ struct telephony_config {
     const char *media_ip;        /* RTP address; NULL = the SIP address's IP */
     uint16_t rtp_min, rtp_max;   /* even ports in this range */
     unsigned media_workers;      /* 0 = 2 */
-    const char *trunk;           /* carrier "host:port" for every call (trunk sets: later) */
+    const char *trunk;           /* carrier "host:port" for every call, or: */
+    const char *trunks_file;     /* a trunk set (docs/trunks.md JSON): weights, limits,
+                                    caller-ID pools, health and failover */
     const char *caller_id;       /* E.164 presented to the carrier */
     const char *record_dir;      /* NULL: calls are not recorded */
     uint8_t record_key[MEDIA_REC_KEY_BYTES];

@@ -19,6 +19,7 @@ struct waihud_config {
     char sip_bind[64];
     char rtp_ports[32];
     char trunk[128];
+    char trunks_file[400];
     char caller_id[32];
     char recordings_dir[400];
     unsigned carrier_timeout_ms;

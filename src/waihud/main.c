@@ -64,6 +64,7 @@ static int start_telephony(struct daemon *d, char *errmsg)
     }
     struct telephony_config tc = {.sip_bind = c->sip_bind, .rtp_min = (uint16_t)lo,
                                   .rtp_max = (uint16_t)hi, .trunk = c->trunk,
+                                  .trunks_file = c->trunks_file,
                                   .caller_id = c->caller_id[0] ? c->caller_id : NULL,
                                   .carrier_timeout_ms = c->carrier_timeout_ms,
                                   .rtp_timeout_ms = c->rtp_timeout_ms, .amd = (int)c->amd};

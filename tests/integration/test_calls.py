@@ -8,6 +8,7 @@ masked). Refusals: do-not-call, an agent calling for another agent, auditors, a 
 without telephony."""
 import hashlib
 import hmac
+import json
 import os
 import re
 import shutil
@@ -62,10 +63,15 @@ class CallsTest(unittest.TestCase):
         cls.procs = []
         cls.rec_dir = os.path.join(cls.tmp, "recordings")
         cls.c = Cluster(os.path.join(cls.tmp, "cluster"), 3, port_base=PORT_BASE)
+        # n1 routes over a trunk set (docs/trunks.md): the caller ID comes from its pool.
+        trunks = os.path.join(cls.tmp, "trunks.json")
+        with open(trunks, "w") as f:
+            json.dump({"trunks": [{"name": "carrier", "target": "127.0.0.1:%d" % CARRIER_PORT,
+                                   "channels": 10, "cps": 10,
+                                   "caller_ids": ["+861012345678"]}]}, f)
         cls.c.nodes[0].extra_args = [
             "--sip-bind", "127.0.0.1:%d" % SIP_PORT, "--rtp-ports", RTP,
-            "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--caller-id", "+861012345678",
-            "--recordings-dir", cls.rec_dir, "--rtp-timeout-ms", "3000"]
+            "--trunks-file", trunks, "--recordings-dir", cls.rec_dir, "--rtp-timeout-ms", "3000"]
         cls.c.create()
         cls.addClassCleanup(cls.cleanup)  # also when setUpClass fails half way
         cls.c.start()
@@ -182,7 +188,7 @@ class CallsTest(unittest.TestCase):
         with open(os.path.join(self.tmp, "carrier_messages.log"), errors="replace") as f:
             invite = f.read()
         self.assertIn("INVITE sip:%s@127.0.0.1:%d" % (PHONE, CARRIER_PORT), invite)
-        self.assertIn("+861012345678", invite)  # the configured caller ID
+        self.assertIn("+861012345678", invite)  # a caller ID from the trunk's pool
         # Replicated: another node reads the CDR.
         wait_until(lambda: any(c["id"] == call["id"] for c in self.calls("admin1", self.n2)),
                    10, "the CDR on n2")
