@@ -18,14 +18,15 @@ import math
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 import wave
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "localcluster"))
+from sipkit import Procs, udp_port_busy  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_BRIDGE_BUILD", "build"))
@@ -53,61 +54,6 @@ def wait_until(pred, timeout, what):
             return v
         time.sleep(0.02)
     raise AssertionError("timed out waiting for " + what)
-
-
-def udp_port_busy(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
-
-
-class Procs:
-    """Started processes, stopped at tearDown; stderr kept in the temp dir."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = []
-        self.files = []
-
-    def start(self, name, argv, **kw):
-        err = open(os.path.join(self.tmp, name + ".err"), "w")
-        self.files.append(err)
-        p = subprocess.Popen(argv, stderr=err, cwd=self.tmp, **kw)
-        p.name = name
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=15 * SLOW)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            for pipe in (p.stdin, p.stdout):
-                if pipe:
-                    pipe.close()
-        for f in self.files:
-            f.close()
-
-    def sanitizer_reports(self):
-        bad = []
-        for name in os.listdir(self.tmp):
-            if name.endswith(".err"):
-                with open(os.path.join(self.tmp, name), errors="replace") as f:
-                    text = f.read()
-                if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
-                        "ERROR: LeakSanitizer" in text:
-                    bad.append(name)
-        return bad
 
 
 class Pbx:
@@ -226,7 +172,7 @@ class BridgeTest(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="waihu-bridge-")
-        self.procs = Procs(self.tmp)
+        self.procs = Procs(self.tmp, stop_timeout=15 * SLOW)
         shutil.copy(self.ulaw, os.path.join(self.tmp, "carrier.ulaw"))
         self.rec_dir = os.path.join(self.tmp, "rec")
         os.mkdir(self.rec_dir)

@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 import unittest
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "localcluster"))
+from sipkit import Procs  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_SIP_BUILD", "build"))
@@ -72,47 +74,6 @@ def make_audio(tmp):
     subprocess.run(["sox", paths["human"], "-t", "ul", "-r", "8000", "-c", "1", paths["ulaw"]],
                    check=True)
     return paths
-
-
-class Procs:
-    """Started processes, killed at tearDown; stderr kept in the temp dir."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = []
-        self.files = []
-
-    def start(self, name, argv, **kw):
-        err = open(os.path.join(self.tmp, name + ".err"), "w")
-        self.files.append(err)
-        p = subprocess.Popen(argv, stderr=err, cwd=self.tmp, **kw)
-        p.name = name
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=10 * SLOW)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for f in self.files:
-            f.close()
-
-    def sanitizer_reports(self):
-        bad = []
-        for name in os.listdir(self.tmp):
-            if name.endswith(".err"):
-                with open(os.path.join(self.tmp, name), errors="replace") as f:
-                    text = f.read()
-                if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
-                        "ERROR: LeakSanitizer" in text:
-                    bad.append(name)
-        return bad
 
 
 class Engine:
@@ -177,7 +138,7 @@ class SipTest(unittest.TestCase):
             if not os.path.exists(b):
                 self.skipTest("build first: " + b)
         self.tmp = tempfile.mkdtemp(prefix="waihu-sip-")
-        self.procs = Procs(self.tmp)
+        self.procs = Procs(self.tmp, stop_timeout=10 * SLOW)
 
     def tearDown(self):
         self.procs.stop_all()

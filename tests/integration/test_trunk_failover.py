@@ -22,10 +22,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "localcluster"))
+from sipkit import Procs  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_FAILOVER_BUILD", "build"))
@@ -80,50 +83,6 @@ def wait_until(pred, timeout, what):
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
-
-
-class Procs:
-    """Started processes, stopped at tearDown; stderr kept in the temp dir."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = []
-        self.files = []
-
-    def start(self, name, argv, **kw):
-        err = open(os.path.join(self.tmp, name + ".err"), "w")
-        self.files.append(err)
-        p = subprocess.Popen(argv, stderr=err, cwd=self.tmp, **kw)
-        p.name = name
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=20 * SLOW)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            for pipe in (p.stdin, p.stdout):
-                if pipe:
-                    pipe.close()
-        for f in self.files:
-            f.close()
-
-    def sanitizer_reports(self):
-        bad = []
-        for name in os.listdir(self.tmp):
-            if name.endswith(".err"):
-                with open(os.path.join(self.tmp, name), errors="replace") as f:
-                    text = f.read()
-                if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
-                        "ERROR: LeakSanitizer" in text:
-                    bad.append(name)
-        return bad
 
 
 class Pbx:
@@ -183,7 +142,7 @@ class TrunkFailoverTest(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="waihu-failover-")
-        self.procs = Procs(self.tmp)
+        self.procs = Procs(self.tmp, stop_timeout=20 * SLOW)
 
     def tearDown(self):
         self.procs.stop_all()

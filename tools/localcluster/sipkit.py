@@ -3,6 +3,7 @@ condition, whether a UDP port is taken, speech audio made with flite and sox, an
 baresip configuration for an agent's softphone (auto-answer, a WAV file as its
 microphone)."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -54,3 +55,50 @@ def baresip_conf(conf_dir, listen_port, wav, rtp_ports, user, registrar, passwor
         f.write("<sip:%s@%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto;"
                 "audio_codecs=PCMU\n" % (user, registrar, password))
     return conf_dir
+
+
+class Procs:
+    """Processes a test started, stopped (SIGTERM, then SIGKILL after stop_timeout s) at
+    tearDown; each one's stderr is kept in tmp as NAME.err and searched for sanitizer
+    reports."""
+
+    def __init__(self, tmp, stop_timeout=10.0):
+        self.tmp = tmp
+        self.stop_timeout = stop_timeout
+        self.procs = []
+        self.files = []
+
+    def start(self, name, argv, **kw):
+        err = open(os.path.join(self.tmp, name + ".err"), "w")
+        self.files.append(err)
+        p = subprocess.Popen(argv, stderr=err, cwd=self.tmp, **kw)
+        p.name = name
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            for pipe in (p.stdin, p.stdout):
+                if pipe:
+                    pipe.close()
+        for f in self.files:
+            f.close()
+
+    def sanitizer_reports(self):
+        bad = []
+        for name in os.listdir(self.tmp):
+            if name.endswith(".err"):
+                with open(os.path.join(self.tmp, name), errors="replace") as f:
+                    text = f.read()
+                if "ERROR: AddressSanitizer" in text or "runtime error:" in text or \
+                        "ERROR: LeakSanitizer" in text:
+                    bad.append(name)
+        return bad
