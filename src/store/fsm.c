@@ -58,8 +58,11 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     struct fsm_state *st = fsm->data;
     /* raft 0.15 gives no index: it is the one after the last applied (FIELD-NOTES). */
     uint64_t index = raft_last_applied(st->r) + 1;
-    store_apply(st->s, index, buf->base, buf->len);
-    adapt_log_limits(st, buf->len);
+    /* buf points into raft's log ring: a write submitted while this entry applies (an
+     * on-applied callback chaining the next command) can grow the ring and free it. */
+    size_t len = buf->len;
+    store_apply(st->s, index, buf->base, len);
+    adapt_log_limits(st, len);
     *result = NULL; /* results travel through store_on_applied, never through raft */
     return 0;
 }
