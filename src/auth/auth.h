@@ -37,6 +37,8 @@ enum auth_action {
     AUTH_CLUSTER_READ,
     AUTH_CALL_PLACE,        /* place a call (agents: to themselves) */
     AUTH_CALL_READ,         /* call records (agents: their own) */
+    AUTH_CAMPAIGN_WRITE,    /* create, start, pause campaigns */
+    AUTH_CAMPAIGN_READ,     /* campaigns and their progress */
     AUTH_ACTION_COUNT
 };
 

@@ -125,6 +125,12 @@ enum store_mb_cond { STORE_MB_ABSENT = 0, STORE_MB_PRESENT = 1, STORE_MB_VALUE_I
 WAIHU_API void store_mb_condition(struct store_mutation_builder *mb, enum store_cf cf,
                                   const void *key, size_t key_len, enum store_mb_cond kind,
                                   const void *value, size_t value_len);
+/* A condition on time, not on a key: the leader's stamp of the entry that applies the
+ * mutation must lie in [not_before_ms, not_after_ms) (0: no upper bound). Every node
+ * judges it alike, so "only inside the calling window" and "only after the lease expired"
+ * are decided once, by the FSM, whatever the submitting node's clock says. */
+WAIHU_API void store_mb_stamp_within(struct store_mutation_builder *mb, int64_t not_before_ms,
+                                     int64_t not_after_ms);
 WAIHU_API void store_mb_put(struct store_mutation_builder *mb, enum store_cf cf, const void *key,
                             size_t key_len, const void *value, size_t value_len);
 WAIHU_API void store_mb_delete(struct store_mutation_builder *mb, enum store_cf cf,
@@ -137,6 +143,7 @@ WAIHU_API void store_mb_append(struct store_mutation_builder *mb, enum store_cf 
 WAIHU_API void store_mb_pack(const struct store_mutation_builder *mb, uint64_t client_id,
                              uint64_t seq, uint8_t **buf, size_t *len);
 WAIHU_API size_t store_mb_ops(const struct store_mutation_builder *mb);
+WAIHU_API size_t store_mb_conditions(const struct store_mutation_builder *mb);
 /* Packs n independent mutations as one MutationBatch command: each item applies
  * all-or-nothing on its own; the result counts items applied and items skipped because
  * a condition failed (bulk import: a duplicate row must not fail its neighbours). */

@@ -30,9 +30,18 @@ static bool key_allowed(uint32_t cf, const ProtobufCBinaryData *key)
     return true;
 }
 
-static int check_condition(struct store *s, rocksdb_writebatch_wi_t *b,
+static bool stamp_within(const MutationCondition *cond, int64_t stamp_ms)
+{
+    return stamp_ms >= cond->not_before_ms &&
+           (cond->not_after_ms == 0 || stamp_ms < cond->not_after_ms);
+}
+
+static int check_condition(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
                            const MutationCondition *cond)
 {
+    if (cond->kind == MUTATION_CONDITION__KIND__STAMP_WITHIN) {
+        return stamp_within(cond, stamp_ms);
+    }
     char *err = NULL;
     size_t len = 0;
     rocksdb_readoptions_t *ro = s->ropts;
@@ -68,7 +77,8 @@ static int validate(const Mutation *m)
         return WAIHU_EINVAL;
     }
     for (size_t i = 0; i < m->n_conditions; i++) {
-        if (!key_allowed(m->conditions[i]->cf, &m->conditions[i]->key)) {
+        if (m->conditions[i]->kind != MUTATION_CONDITION__KIND__STAMP_WITHIN &&
+            !key_allowed(m->conditions[i]->cf, &m->conditions[i]->key)) {
             return WAIHU_EINVAL;
         }
     }
@@ -91,10 +101,11 @@ static void put_u32(uint8_t *p, uint32_t v)
 }
 
 /* The first failed condition (1-based), or 0 when all hold. */
-static uint32_t first_failed(struct store *s, rocksdb_writebatch_wi_t *b, const Mutation *m)
+static uint32_t first_failed(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
+                             const Mutation *m)
 {
     for (size_t i = 0; i < m->n_conditions; i++) {
-        if (!check_condition(s, b, m->conditions[i])) {
+        if (!check_condition(s, b, stamp_ms, m->conditions[i])) {
             return (uint32_t)i + 1;
         }
     }
@@ -140,7 +151,7 @@ void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t s
     if (r->code != 0) {
         return;
     }
-    r->failed_condition = first_failed(s, b, m);
+    r->failed_condition = first_failed(s, b, stamp_ms, m);
     if (r->failed_condition != 0) {
         r->code = WAIHU_ECONFLICT;
         return;
@@ -167,7 +178,7 @@ void store_apply_mutation_batch(struct store *s, rocksdb_writebatch_wi_t *b, int
     ops = 0;
     for (size_t i = 0; i < mb->n_items; i++) {
         const Mutation *m = mb->items[i];
-        if (first_failed(s, b, m) != 0) {
+        if (first_failed(s, b, stamp_ms, m) != 0) {
             r->conflicts++;
             continue;
         }

@@ -83,6 +83,16 @@ void store_mb_condition(struct store_mutation_builder *mb, enum store_cf cf, con
     mb->m.conditions[mb->m.n_conditions++] = c;
 }
 
+void store_mb_stamp_within(struct store_mutation_builder *mb, int64_t not_before_ms,
+                           int64_t not_after_ms)
+{
+    store_mb_condition(mb, STORE_CF_META, NULL, 0, STORE_MB_ABSENT, NULL, 0);
+    MutationCondition *c = mb->m.conditions[mb->m.n_conditions - 1];
+    c->kind = MUTATION_CONDITION__KIND__STAMP_WITHIN;
+    c->not_before_ms = not_before_ms;
+    c->not_after_ms = not_after_ms;
+}
+
 static MutationOp *add_op(struct store_mutation_builder *mb, enum store_cf cf, const void *key,
                           size_t key_len)
 {
@@ -137,6 +147,11 @@ void store_mb_pack(const struct store_mutation_builder *mb, uint64_t client_id, 
 size_t store_mb_ops(const struct store_mutation_builder *mb)
 {
     return mb->m.n_ops;
+}
+
+size_t store_mb_conditions(const struct store_mutation_builder *mb)
+{
+    return mb->m.n_conditions;
 }
 
 size_t store_mb_size(const struct store_mutation_builder *mb)

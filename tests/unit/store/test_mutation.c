@@ -323,6 +323,55 @@ static void test_value_hash(void **state)
     assert_value(f, STORE_CF_CUSTOMER, "c/1", NULL);
 }
 
+static void mut_stamp(struct mut *m, int64_t not_before, int64_t not_after)
+{
+    MutationCondition *c = &m->conds[m->m.n_conditions];
+    mutation_condition__init(c);
+    c->kind = MUTATION_CONDITION__KIND__STAMP_WITHIN;
+    c->not_before_ms = not_before;
+    c->not_after_ms = not_after;
+    m->cond_ptrs[m->m.n_conditions++] = c;
+}
+
+/* Calling windows and lease takeovers are judged on the leader's stamp of the entry
+ * (1700000000000 here), the same on every node: inside applies, outside conflicts. */
+static void test_stamp_within(void **state)
+{
+    struct fx *f = *state;
+    const int64_t t = 1700000000000;
+    struct mut inside, before, after, open_end, at_end;
+    mut_init(&inside);
+    mut_stamp(&inside, t - 1000, t + 1000);
+    mut_put(&inside, STORE_CF_LEAD, "l/1", "dialed");
+    mut_init(&before);
+    mut_stamp(&before, t + 1, t + 5000); /* window not open yet */
+    mut_put(&before, STORE_CF_LEAD, "l/2", "dialed");
+    mut_init(&after);
+    mut_cond(&after, STORE_CF_LEAD, "l/1", MUTATION_CONDITION__KIND__PRESENT);
+    mut_stamp(&after, 0, t - 1); /* window closed */
+    mut_put(&after, STORE_CF_LEAD, "l/3", "dialed");
+    mut_init(&open_end);
+    mut_stamp(&open_end, t, 0); /* lease expired at t: taken over from t on */
+    mut_put(&open_end, STORE_CF_LEAD, "l/4", "taken");
+    mut_init(&at_end);
+    mut_stamp(&at_end, 0, t); /* the end is exclusive */
+    mut_put(&at_end, STORE_CF_LEAD, "l/5", "dialed");
+    struct mut *ms[] = {&inside, &before, &after, &open_end, &at_end};
+    struct results *r = apply(f, ms, 5);
+    assert_int_equal(r->r[0].code, 0);
+    assert_int_equal(r->r[1].code, WAIHU_ECONFLICT);
+    assert_int_equal(r->r[1].failed_condition, 1);
+    assert_int_equal(r->r[2].code, WAIHU_ECONFLICT);
+    assert_int_equal(r->r[2].failed_condition, 2);
+    assert_int_equal(r->r[3].code, 0);
+    assert_int_equal(r->r[4].code, WAIHU_ECONFLICT);
+    assert_value(f, STORE_CF_LEAD, "l/1", "dialed");
+    assert_value(f, STORE_CF_LEAD, "l/2", NULL);
+    assert_value(f, STORE_CF_LEAD, "l/3", NULL);
+    assert_value(f, STORE_CF_LEAD, "l/4", "taken");
+    assert_value(f, STORE_CF_LEAD, "l/5", NULL);
+}
+
 static int count_cb(void *data, const void *key, size_t klen, const void *val, size_t vlen)
 {
     (void)val, (void)vlen;
@@ -419,6 +468,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamp_within, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_items_stand_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_keys_refused, setup, teardown),
