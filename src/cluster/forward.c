@@ -172,12 +172,15 @@ static void served_submit_cb(void *data, int status, const struct store_result *
     be64_put(p + 8, r->version);
     be64_put(p + 16, r->current_version);
     /* code in a 4th word, the failed mutation condition in a 5th, a batch's applied and
-     * conflicting item counts in a 6th (older nodes send 32 or 40 bytes) */
-    uint8_t q[48];
+     * conflicting item counts in a 6th, and in a 7th an index at or after the command's
+     * entry, which the follower applies before answering its client (read your writes).
+     * Older nodes send 32, 40 or 48 bytes. */
+    uint8_t q[56];
     memcpy(q, p, 24);
     be64_put(q + 24, (uint64_t)(int64_t)r->code);
     be64_put(q + 32, r->failed_condition);
     be64_put(q + 40, (uint64_t)r->applied << 32 | r->conflicts);
+    be64_put(q + 48, raft_last_applied(&s->f->c->raft));
     conn_send(s->f, F_RESULT, s->id, q, sizeof q);
     conn_unref(s->f);
     free(s);
@@ -289,6 +292,23 @@ static struct pending *take_pending(struct forwarder *fw, uint64_t id)
     return NULL;
 }
 
+/* A forwarded command's result, held until this node has applied its entry: a client that
+ * wrote through a follower then reads what it wrote from that follower. */
+struct held_result {
+    cluster_submit_cb cb;
+    void *data;
+    struct store_result r;
+};
+
+static void held_result_applied(void *data, int status)
+{
+    /* status != 0 (leadership lost, shutdown): the outcome is still known; answer it. */
+    (void)status;
+    struct held_result *h = data;
+    h->cb(h->data, 0, &h->r);
+    free(h);
+}
+
 static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *p, size_t n)
 {
     struct cluster *c = f->c;
@@ -296,7 +316,7 @@ static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *
     if (pd == NULL) {
         return;
     }
-    if (type == F_RESULT && (n == 32 || n == 40 || n == 48) && pd->type == F_SUBMIT) {
+    if (type == F_RESULT && (n == 32 || n == 40 || n == 48 || n == 56) && pd->type == F_SUBMIT) {
         int status = (int)(int64_t)be64_get(p);
         uint64_t counts = n == 48 ? be64_get(p + 40) : 0;
         struct store_result r = {.code = (int)(int64_t)be64_get(p + 24),
@@ -308,7 +328,17 @@ static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *
         if (status == 0) {
             submit_record_latency(c, pd->start_ms);
         }
-        pd->submit_cb(pd->data, status, status == 0 ? &r : NULL);
+        uint64_t index = n == 56 ? be64_get(p + 48) : 0;
+        if (status == 0 && index > raft_last_applied(&c->raft)) {
+            struct held_result *h = malloc(sizeof *h);
+            if (h == NULL) {
+                waihu_fatal("cluster", "out of memory");
+            }
+            *h = (struct held_result){.cb = pd->submit_cb, .data = pd->data, .r = r};
+            read_wait_applied(c, index, held_result_applied, h);
+        } else {
+            pd->submit_cb(pd->data, status, status == 0 ? &r : NULL);
+        }
     } else if (type == F_READ_RESULT && n == 16 && pd->type == F_READ_INDEX) {
         int status = (int)(int64_t)be64_get(p);
         if (status != 0) {
