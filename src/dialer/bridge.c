@@ -188,7 +188,8 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
     if (b->freeing) {
         return WAIHU_ESHUTDOWN;
     }
-    if (!req || (!req->trunk_target && !b->cfg.trunks) || !req->agent || !id) {
+    if (!req || (!req->trunk_target && !b->cfg.trunks) || (!req->agent && !b->cfg.pick_agent) ||
+        !id) {
         return WAIHU_EINVAL;
     }
     struct bridge_call *c = calloc(1, sizeof *c);
@@ -197,6 +198,7 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
     }
     c->trunk = -1;
     c->routed = !req->trunk_target;
+    c->picked = !req->agent;
     c->from_given = req->from != NULL;
     if (copy(c->number, sizeof c->number, req->number) ||
         copy(c->target, sizeof c->target, req->trunk_target) ||
@@ -287,7 +289,7 @@ static void on_leg_final(struct bridge_call *c, struct bridge_leg *l, const stru
         }
     } else {
         if (ev->type == SIP_EV_FAILED) {
-            bridge_end(c, "agent-unavailable", "agent-failed", BRIDGE_BY_NONE, ev->status);
+            bridge_agent_failed(c, ev->status); /* may call another agent */
         } else {
             bridge_end(c, "dropped", end_reason(ev->reason), BRIDGE_BY_AGENT, 200);
         }

@@ -36,12 +36,16 @@ enum bridge_party {
  *               | unreachable (404/484/604) | not-allowed (403) | carrier-failure (other,
  *               e.g. 503) | cancelled (bridge_hangup before answer) | machine (AMD)
  *               | agent-unavailable (agent leg failed: not registered, no answer, busy)
+ *               | abandoned (agent picked at answer: none free, or the picked agent's leg
+ *               failed; the live carrier leg was hung up)
  *               | dropped (the carrier answered but a leg ended before the agent joined)
  *               | error (bad SDP, media failure)
  *   end_reason: remote-bye | local-bye | terminated (a leg's dialog ended) | local-hangup
- *               | rtp-timeout | amd-machine | agent-failed | carrier-failed | sdp-error
- *               | media-error
- *   status:     SIP status of the failing leg (carrier or agent), 200 once answered. */
+ *               | rtp-timeout | amd-machine | agent-failed | no-agent | carrier-failed
+ *               | sdp-error | media-error
+ *   status:     SIP status of the failing leg (carrier or agent), 200 once answered.
+ *   agent:      the agent named at dial time; for a call whose agent was picked at answer,
+ *               the agent it was bridged to, or "" when none was. */
 struct bridge_cdr {
     uint64_t id;
     const char *number, *trunk_target, *agent;
@@ -57,6 +61,8 @@ struct bridge_cdr {
     int64_t start_wall_ms;                     /* bridge_dial time */
     uint32_t ring_ms;                          /* dial to carrier answer (or to failure) */
     uint32_t agent_ring_ms;                    /* agent INVITE to its answer */
+    uint32_t answer_to_agent_ms;               /* carrier answer to the (last) agent INVITE
+                                                  sent; 0 when none was (the 2-second rule) */
     uint32_t talk_ms;                          /* bridged to end */
     uint32_t duration_ms;                      /* dial to end */
     const char *amd;                           /* "off", "human", "machine", "undecided" */
@@ -109,7 +115,22 @@ struct bridge_config {
      * out of rotation are probed with OPTIONS (docs/bridge.md "Trunks"). */
     struct trunk_set *trunks;
     uint32_t max_attempts;        /* carrier attempts per call over the set; 0 = 3 */
+    /* Optional: chooses the agent of a dial without one (predictive dialing), on the core
+     * loop, when its carrier leg is answered and usable (AMD said human or could not
+     * decide; at once when AMD is off). Returns a registered agent's user name (copied
+     * before the bridge goes on; at most 63 bytes) or NULL when no agent is free: the call
+     * is then abandoned (BYE to the carrier, CDR abandoned/no-agent). It is called a second
+     * time for the same call_id only when the agent it returned could not be reached (not
+     * registered, busy, no answer) less than BRIDGE_PICK_WINDOW_MS after the carrier's
+     * answer: that agent was not bridged. It may call bridge_hangup and bridge_dial, never
+     * bridge_free. docs/bridge.md "Agent chosen at answer". */
+    const char *(*pick_agent)(struct bridge *b, uint64_t call_id, void *data);
+    void *pick_data;
 };
+
+/* A live answer gets an agent INVITE within this time or is abandoned: the picker is not
+ * asked again after it (docs/bridge.md "Agent chosen at answer"). */
+#define BRIDGE_PICK_WINDOW_MS 2000
 
 /* Creates a bridge on loop driving sip and media (not owned: free them after the bridge).
  * config is copied. cdr_cb is required. Errors: WAIHU_EINVAL, WAIHU_ENOMEM. */
@@ -127,7 +148,8 @@ struct bridge_dial {
     const char *trunk_target; /* request URI toward the carrier: "sip:1001@10.0.0.1:5060";
                                  NULL: route through config.trunks */
     const char *proxy;        /* optional outbound proxy of the trunk (with trunk_target) */
-    const char *agent;        /* registered agent user name to bridge to */
+    const char *agent;        /* registered agent user name to bridge to; NULL: chosen by
+                                 config.pick_agent when the carrier answers */
     const char *from;         /* caller ID URI for this call; NULL = the trunk's caller-ID
                                  pool (in config from's domain) or config from */
     const char *tenant;       /* checked against the SIP engine's allow-lists when given */
@@ -136,9 +158,10 @@ struct bridge_dial {
 /* Starts a call: opens a media session, INVITEs the carrier (through a trunk picked from
  * config.trunks when req has no target; when every trunk that could take it is at its CPS
  * limit the call waits for the budget, so pace new calls by trunk_set_headroom). *id names
- * it in events, the CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL,
- * WAIHU_ENOMEM, WAIHU_ENOSPACE (no RTP port), WAIHU_EUNAVAILABLE (no trunk in rotation with
- * a free channel), WAIHU_ESHUTDOWN; no CDR follows an error. */
+ * it in events, the CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL (also
+ * no agent without config.pick_agent), WAIHU_ENOMEM, WAIHU_ENOSPACE (no RTP port),
+ * WAIHU_EUNAVAILABLE (no trunk in rotation with a free channel), WAIHU_ESHUTDOWN; no CDR
+ * follows an error. */
 WAIHU_API int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id);
 
 /* Ends a call in any state (CANCEL or BYE on its live legs). Returns 0 or

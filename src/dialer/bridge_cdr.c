@@ -44,7 +44,7 @@ static void deliver(struct bridge_call *c)
         .id = c->id,
         .number = c->number,
         .trunk_target = c->target,
-        .agent = c->agent,
+        .agent = c->picked && !c->bridged ? "" : c->agent, /* picked: only the one bridged */
         .trunk = c->trunk_name[0] ? c->trunk_name : NULL,
         .trunks_tried = c->trunks_tried,
         .caller_id = c->caller_id[0] ? c->caller_id : NULL,
@@ -58,6 +58,7 @@ static void deliver(struct bridge_call *c)
         .start_wall_ms = c->start_wall_ms,
         .ring_ms = span(c->start_ms, car->answer_ms ? car->answer_ms : c->end_ms),
         .agent_ring_ms = span(ag->invite_ms, ag->answer_ms),
+        .answer_to_agent_ms = span(car->answer_ms, ag->invite_ms),
         .talk_ms = c->bridged ? span(ag->answer_ms, c->end_ms) : 0,
         .duration_ms = span(c->start_ms, c->end_ms),
         .amd = strcmp(c->amd, "pending") == 0 ? "undecided" : c->amd,

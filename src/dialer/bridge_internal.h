@@ -11,6 +11,7 @@
 
 #define BRIDGE_MOD "bridge"
 #define BRIDGE_MAGIC 0x62726467u /* marks a media session's data as a bridge call */
+#define BRIDGE_PICK_TRIES 2      /* the picker is asked once more when its agent fails */
 
 /* A call's life; every move goes through bridge_state_next (docs/bridge.md has the table). */
 enum bridge_state {
@@ -30,6 +31,7 @@ enum bridge_input {
     BIN_END,            /* any reason to end: failure, BYE, timeout, hangup, machine */
     BIN_RELEASED,       /* last leg and media gone */
     BIN_RETRY,          /* the carrier leg failed on a trunk; the next trunk is tried */
+    BIN_AGENT_RETRY,    /* the picked agent's leg failed; the picker chose another agent */
     BIN_COUNT
 };
 
@@ -64,6 +66,8 @@ struct bridge_call {
     struct bridge *b;
     uint64_t id;
     int silent;  /* bridge_dial failed after opening the media: no CDR */
+    int picked;  /* the agent is chosen at answer by config.pick_agent */
+    uint32_t picks; /* times the picker was asked (at most BRIDGE_PICK_TRIES) */
     int bridged; /* both legs were answered and joined */
     enum bridge_state state;
     struct bridge_leg leg[2];
@@ -131,6 +135,9 @@ int bridge_call_carrier(struct bridge_call *c);
 void bridge_carrier_answered(struct bridge_call *c, const char *sdp);
 void bridge_human(struct bridge_call *c);
 void bridge_agent_answered(struct bridge_call *c, const char *sdp);
+/* The agent leg failed with status (or could not be sent: 500): ends the call, or asks the
+ * picker for another agent (docs/bridge.md "Agent chosen at answer"). */
+void bridge_agent_failed(struct bridge_call *c, int status);
 void bridge_check_rtp(struct bridge_call *c, const struct media_event *ev);
 
 /* bridge_route.c: the carrier leg over the trunk set. */

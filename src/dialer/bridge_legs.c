@@ -1,5 +1,6 @@
-/* Steps of a bridge call: INVITE the carrier, take its answer (AMD or not), INVITE the
- * agent, join both legs' media and record, and watch the RTP of answered legs. */
+/* Steps of a bridge call: INVITE the carrier, take its answer (AMD or not), pick the agent
+ * when the dial named none, INVITE the agent, join both legs' media and record, and watch
+ * the RTP of answered legs. */
 #include <stdio.h>
 #include <string.h>
 
@@ -85,12 +86,44 @@ void bridge_carrier_answered(struct bridge_call *c, const char *sdp)
     bridge_human(c);
 }
 
-void bridge_human(struct bridge_call *c)
+/* Asks config.pick_agent for the agent of a picked call in state `in`. Returns 1 with
+ * c->agent set, 0 when there is none (the call is to be abandoned), -1 when the call ended
+ * under the picker (it hung it up): nothing more to do. */
+static int pick(struct bridge_call *c, enum bridge_state in)
+{
+    struct bridge *b = c->b;
+    c->picks++;
+    const char *name = b->cfg.pick_agent(b, c->id, b->cfg.pick_data);
+    if (c->state != in) {
+        return -1;
+    }
+    if (!name) {
+        LOG_I(BRIDGE_MOD, "call %llu: no agent free (pick %u)", (unsigned long long)c->id,
+              c->picks);
+        return 0;
+    }
+    if (!name[0] || strlen(name) >= sizeof c->agent) {
+        LOG_W(BRIDGE_MOD, "call %llu: picker returned an unusable agent name (%zu bytes)",
+              (unsigned long long)c->id, strlen(name));
+        return 0;
+    }
+    memcpy(c->agent, name, strlen(name) + 1);
+    LOG_I(BRIDGE_MOD, "call %llu: agent %s picked %llu ms after the answer",
+          (unsigned long long)c->id, c->agent,
+          (unsigned long long)(clock_now_ms() - c->leg[LEG_CARRIER].answer_ms));
+    return 1;
+}
+
+/* A live person and no agent for them: hang up the carrier at once. */
+static void abandon(struct bridge_call *c)
+{
+    bridge_end(c, "abandoned", "no-agent", BRIDGE_BY_LOCAL, 200);
+}
+
+/* INVITEs c->agent; a failure to send is an agent failure (500). */
+static void call_agent(struct bridge_call *c)
 {
     char sdp[1024];
-    if (bridge_move(c, BIN_HUMAN) != 0) {
-        return;
-    }
     int rv = offer(c, MEDIA_LEG_B, sdp, sizeof sdp);
     if (rv == 0) {
         struct sip_originate o = {.agent = c->agent, .from = c->b->cfg.agent_from, .sdp = sdp,
@@ -98,8 +131,62 @@ void bridge_human(struct bridge_call *c)
         rv = originate(c, &c->leg[LEG_AGENT], &o);
     }
     if (rv != 0) {
-        bridge_end(c, "agent-unavailable", "agent-failed", BRIDGE_BY_NONE, 500);
+        bridge_agent_failed(c, 500);
     }
+}
+
+void bridge_human(struct bridge_call *c)
+{
+    if (c->picked) {
+        int got = pick(c, BST_SCREENING);
+        if (got < 0) {
+            return;
+        }
+        if (got == 0) {
+            abandon(c);
+            return;
+        }
+    }
+    if (bridge_move(c, BIN_HUMAN) != 0) {
+        return;
+    }
+    call_agent(c);
+}
+
+void bridge_agent_failed(struct bridge_call *c, int status)
+{
+    struct bridge_leg *l = &c->leg[LEG_AGENT];
+    if (!c->picked) {
+        bridge_end(c, "agent-unavailable", "agent-failed", BRIDGE_BY_NONE, status);
+        return;
+    }
+    if (c->state >= BST_ENDING) {
+        return; /* our CANCEL: the call already ends for another reason */
+    }
+    uint64_t since_answer = clock_now_ms() - c->leg[LEG_CARRIER].answer_ms;
+    if (c->state != BST_AGENT_RINGING || l->live || c->picks >= BRIDGE_PICK_TRIES ||
+        since_answer >= BRIDGE_PICK_WINDOW_MS) {
+        LOG_I(BRIDGE_MOD, "call %llu: agent %s failed (%d) %llu ms after the answer; abandoned",
+              (unsigned long long)c->id, c->agent, status, (unsigned long long)since_answer);
+        bridge_end(c, "abandoned", "agent-failed", BRIDGE_BY_LOCAL, status);
+        return;
+    }
+    LOG_I(BRIDGE_MOD, "call %llu: agent %s failed (%d); picking another",
+          (unsigned long long)c->id, c->agent, status);
+    int got = pick(c, BST_AGENT_RINGING);
+    if (got < 0) {
+        return;
+    }
+    if (got == 0) {
+        abandon(c);
+        return;
+    }
+    if (bridge_move(c, BIN_AGENT_RETRY) != 0) {
+        return;
+    }
+    struct bridge_leg fresh = {.call = c, .id = LEG_AGENT};
+    *l = fresh;
+    call_agent(c);
 }
 
 static void record(struct bridge_call *c)

@@ -4,13 +4,13 @@
 #define X (-1)
 
 static const int next[BST_COUNT][BIN_COUNT] = {
-    /*                 carrier-answer  human              agent-answer  end         released  retry */
-    [BST_DIALING] =       {BST_SCREENING, X,                 X,            BST_ENDING, X,        BST_DIALING},
-    [BST_SCREENING] =     {X,             BST_AGENT_RINGING, X,            BST_ENDING, X,        X},
-    [BST_AGENT_RINGING] = {X,             X,                 BST_BRIDGED,  BST_ENDING, X,        X},
-    [BST_BRIDGED] =       {X,             X,                 X,            BST_ENDING, X,        X},
-    [BST_ENDING] =        {X,             X,                 X,            BST_ENDING, BST_DONE, X},
-    [BST_DONE] =          {X,             X,                 X,            X,          X,        X},
+    /*                 carrier-answer  human              agent-answer  end         released  retry        agent-retry */
+    [BST_DIALING] =       {BST_SCREENING, X,                 X,            BST_ENDING, X,        BST_DIALING, X},
+    [BST_SCREENING] =     {X,             BST_AGENT_RINGING, X,            BST_ENDING, X,        X,           X},
+    [BST_AGENT_RINGING] = {X,             X,                 BST_BRIDGED,  BST_ENDING, X,        X,           BST_AGENT_RINGING},
+    [BST_BRIDGED] =       {X,             X,                 X,            BST_ENDING, X,        X,           X},
+    [BST_ENDING] =        {X,             X,                 X,            BST_ENDING, BST_DONE, X,           X},
+    [BST_DONE] =          {X,             X,                 X,            X,          X,        X,           X},
 };
 
 int bridge_state_next(enum bridge_state from, enum bridge_input in)
@@ -31,7 +31,7 @@ const char *bridge_state_name(enum bridge_state s)
 const char *bridge_input_name(enum bridge_input in)
 {
     static const char *names[BIN_COUNT] = {"carrier-answer", "human", "agent-answer", "end",
-                                           "released", "retry"};
+                                           "released", "retry", "agent-retry"};
     return (unsigned)in < BIN_COUNT ? names[in] : "?";
 }
 

@@ -8,6 +8,14 @@
 #include "telephony.h"
 #include "trunk.h"
 
+#define REG_BUCKETS 256
+
+/* An agent whose softphone is registered (from the SIP engine's REGISTERED events). */
+struct reg {
+    struct reg *next;
+    char user[];
+};
+
 struct telephony {
     struct sip_engine *sip;
     struct media_engine *media;
@@ -17,7 +25,43 @@ struct telephony {
     char from[160];
     bridge_cdr_cb cdr_cb;
     void *cdr_data;
+    const char *(*pick)(uint64_t call_id, void *data);
+    void *pick_data;
+    struct reg *regs[REG_BUCKETS];
 };
+
+static struct reg **reg_find(struct telephony *t, const char *user)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = user; *p; p++) {
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    }
+    struct reg **r = &t->regs[h % REG_BUCKETS];
+    while (*r != NULL && strcmp((*r)->user, user) != 0) {
+        r = &(*r)->next;
+    }
+    return r;
+}
+
+static void reg_note(struct telephony *t, const char *user, bool bound)
+{
+    struct reg **r = reg_find(t, user);
+    if (!bound && *r != NULL) {
+        struct reg *gone = *r;
+        *r = gone->next;
+        free(gone);
+    } else if (bound && *r == NULL) {
+        size_t n = strlen(user) + 1;
+        struct reg *add = malloc(sizeof *add + n);
+        if (add == NULL) {
+            LOG_E("telephony", "agent %s: registration not tracked: out of memory", user);
+            return;
+        }
+        add->next = NULL;
+        memcpy(add->user, user, n);
+        *r = add;
+    }
+}
 
 static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *data)
 {
@@ -29,6 +73,9 @@ static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *
     case SIP_EV_REGISTERED:
         LOG_I("telephony", "agent %s %s (%s)", ev->agent ? ev->agent : "?",
               ev->expires_s ? "registered" : "unregistered", ev->source ? ev->source : "");
+        if (ev->agent != NULL) {
+            reg_note(t, ev->agent, ev->expires_s > 0);
+        }
         break;
     case SIP_EV_INCOMING:
         /* Agents place calls through the API (dialing rules, DNC, audit), not their
@@ -59,6 +106,14 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     if (t->cdr_cb != NULL) {
         t->cdr_cb(b, cdr, t->cdr_data);
     }
+}
+
+/* The bridge's picker: the service's, when one is set. */
+static const char *pick_agent(struct bridge *b, uint64_t call_id, void *data)
+{
+    (void)b;
+    struct telephony *t = data;
+    return t->pick != NULL ? t->pick(call_id, t->pick_data) : NULL;
 }
 
 /* Reads a trunk set from its JSON file; errmsg (cap 256) names the file and field. */
@@ -127,7 +182,8 @@ int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct 
                                  .agent_from = "sip:dialer@waihu",
                                  .carrier_timeout_ms = cfg->carrier_timeout_ms,
                                  .rtp_timeout_ms = cfg->rtp_timeout_ms, .amd = cfg->amd,
-                                 .record_dir = cfg->record_dir, .trunks = t->trunks};
+                                 .record_dir = cfg->record_dir, .trunks = t->trunks,
+                                 .pick_agent = pick_agent, .pick_data = t};
     memcpy(bcfg.record_key, cfg->record_key, sizeof bcfg.record_key);
     int rv = sip_engine_new(loop, &scfg, on_sip, t, &t->sip);
     if (rv != 0) {
@@ -167,6 +223,13 @@ void telephony_stop(struct telephony *t)
     sip_engine_free(t->sip);
     media_engine_free(t->media);
     trunk_set_free(t->trunks);
+    for (size_t i = 0; i < REG_BUCKETS; i++) {
+        while (t->regs[i] != NULL) {
+            struct reg *r = t->regs[i];
+            t->regs[i] = r->next;
+            free(r);
+        }
+    }
     free(t);
 }
 
@@ -187,9 +250,25 @@ int telephony_remove_agent(struct telephony *t, const char *user)
     return sip_engine_remove_credential(t->sip, user);
 }
 
+bool telephony_agent_registered(struct telephony *t, const char *user)
+{
+    return user != NULL && *reg_find(t, user) != NULL;
+}
+
+void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_t call_id,
+                                                                          void *data),
+                                void *data)
+{
+    t->pick = pick;
+    t->pick_data = pick != NULL ? data : NULL;
+}
+
 int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
                    uint64_t *call_id)
 {
+    if (agent == NULL && t->pick == NULL) {
+        return WAIHU_EINVAL; /* nobody would choose the agent at answer */
+    }
     char target[256];
     snprintf(target, sizeof target, "sip:%s@%s", e164, t->trunk);
     /* With a trunk set the bridge picks the trunk and caller ID and fails over. */

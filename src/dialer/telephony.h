@@ -5,6 +5,7 @@
 #ifndef WAIHU_DIALER_TELEPHONY_H
 #define WAIHU_DIALER_TELEPHONY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -41,9 +42,27 @@ void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data);
 int telephony_set_agent(struct telephony *t, const char *user, const char *ha1_hex,
                         const char *tenant);
 int telephony_remove_agent(struct telephony *t, const char *user);
+/* Whether the agent's softphone is registered here, as the SIP engine last reported it
+ * (REGISTERED events: bound, refreshed, expired, unregistered, credential removed). */
+bool telephony_agent_registered(struct telephony *t, const char *user);
 
-/* Calls e164 through the trunk and bridges the answer to the agent's softphone. tenant
- * is checked against destination rules when they are configured. */
+/* The agent of a call dialed without one (predictive dialing) is chosen by pick, on the
+ * core loop, when a live answer is on the line (after AMD when it is on): it returns the
+ * user name of a free registered agent (copied at once) or NULL when none is free, and the
+ * call is then abandoned (the carrier is hung up; CDR abandoned/no-agent). pick is asked a
+ * second time for the same call_id only when the agent it gave could not be reached within
+ * 2 s of the answer (that agent was not bridged). pick may hang calls up or dial, never stop
+ * telephony. pick NULL removes the picker: dials without an agent fail from then on, and
+ * such calls already placed are abandoned when answered. docs/bridge.md "Agent chosen at
+ * answer". */
+void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_t call_id,
+                                                                          void *data),
+                                void *data);
+
+/* Calls e164 through the trunk and bridges the answer to the agent's softphone; agent NULL:
+ * to the agent the picker chooses at answer (WAIHU_EINVAL without a picker). tenant is
+ * checked against destination rules when they are configured. *call_id names the call in
+ * its CDR and in the picker. */
 int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
                    uint64_t *call_id);
 int telephony_hangup(struct telephony *t, uint64_t call_id);

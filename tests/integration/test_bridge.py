@@ -7,11 +7,14 @@ waihu-pbx-test hosts the bridge, the SIP engine and the media engine in between.
 Checks: the call completes end to end; the decrypted stereo recording has speech energy on
 both channels (carrier left, agent right); RFC 2833 digits from sipp's pcaps are reported;
 failures (no answer, 486, 503, agent not registered, agent killed, carrier BYE) end with a
-CDR reason and leave no call, SIP leg or media session behind.
+CDR reason and leave no call, SIP leg or media session behind; with the host's picker
+(--pick), the agent is chosen when the carrier answers (after AMD when it is on), a call
+with no free agent is abandoned at once, and a dial naming its agent never asks.
 
-Real processes on 127.0.0.1, ports 19000-19999 only; waits are on conditions with
-deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default build/); WAIHU_SLOW
-stretches deadlines (ASan builds). Audio is generated with flite and sox."""
+Real processes on 127.0.0.1, ports 19000-19999 (the picker's tests: 23000-23999) only;
+waits are on conditions with deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default
+build/); WAIHU_SLOW stretches deadlines (ASan builds). Audio is generated with flite and
+sox."""
 import array
 import json
 import math
@@ -35,13 +38,19 @@ RECORDING = os.path.join(BUILD, "tools/waihu-recording/waihu-recording")
 SCENARIOS = os.path.join(ROOT, "tests/integration/bridge")
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 
-PBX_PORT = 19060
-BARESIP_PORT = 19080
-SIPP_PORT = 19100
-SIPP_MEDIA_PORT = 19200
-BARESIP_RTP = "19400-19499"
-PBX_RTP = "19500-19999"
 TRUNK = "sip:%s@127.0.0.1:%d"
+
+
+class Ports:
+    """The ports of one test class, all within base..base+999."""
+
+    def __init__(self, base):
+        self.pbx = base + 60
+        self.baresip = base + 80
+        self.sipp = base + 100
+        self.sipp_media = base + 200
+        self.baresip_rtp = "%d-%d" % (base + 400, base + 499)
+        self.pbx_rtp = "%d-%d" % (base + 500, base + 999)
 
 SPEECH_DBFS = -45.0  # flite speech through G.711 sits around -20..-30 dBFS over a call
 
@@ -59,11 +68,12 @@ def wait_until(pred, timeout, what):
 class Pbx:
     """waihu-pbx-test: JSON commands in, JSON events and CDRs out."""
 
-    def __init__(self, procs, args=()):
+    def __init__(self, procs, ports, args=()):
+        self.ports = ports
         self.events = []
         self.cond = threading.Condition()
-        self.p = procs.start("pbx", [PBX, "--bind", "127.0.0.1:%d" % PBX_PORT,
-                                     "--rtp-ports", PBX_RTP] + list(args),
+        self.p = procs.start("pbx", [PBX, "--bind", "127.0.0.1:%d" % ports.pbx,
+                                     "--rtp-ports", ports.pbx_rtp] + list(args),
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -96,12 +106,29 @@ class Pbx:
                                          (what, len(hits), count))
                 self.cond.wait(min(left, 0.2))
 
-    def dial(self, number, agent="agent1", port=SIPP_PORT):
+    def dial(self, number, agent="agent1"):
+        """Dials number at the sipp carrier; agent None: chosen at answer (--pick)."""
         tag = "t%d" % time.monotonic_ns()
-        self.send(cmd="dial", tag=tag, number=number, target=TRUNK % (number, port), agent=agent)
+        cmd = dict(cmd="dial", tag=tag, number=number, target=TRUNK % (number, self.ports.sipp))
+        if agent is not None:
+            cmd["agent"] = agent
+        self.send(**cmd)
         ev = self.wait(lambda e: e.get("tag") == tag, 5, "dial reply")
         assert ev["ev"] == "dialed", ev
         return ev["id"]
+
+    def set_free(self, agents):
+        """The free agents the picker hands out (--pick); returns the ack's event index."""
+        tag = "f%d" % time.monotonic_ns()
+        self.send(cmd="free", tag=tag, agents=agents)
+        ack = self.wait(lambda e: e.get("tag") == tag, 5, "free reply")
+        assert ack["ev"] == "free", ack
+        return self.index(ack)
+
+    def index(self, ev):
+        """Position of an event in the host's output (the order it wrote them)."""
+        with self.cond:
+            return next(i for i, e in enumerate(self.events) if e is ev)
 
     def cdr(self, call_id, timeout=20):
         return self.wait(lambda e: e["ev"] == "cdr" and e["id"] == call_id, timeout,
@@ -133,6 +160,8 @@ class Pbx:
 
 
 class BridgeTest(unittest.TestCase):
+    PORTS = Ports(19000)
+
     @classmethod
     def setUpClass(cls):
         for b in (PBX, RECORDING):
@@ -199,8 +228,8 @@ class BridgeTest(unittest.TestCase):
     # -- peers --------------------------------------------------------------------------
 
     def pbx(self, *args):
-        self.host = Pbx(self.procs, ["--record-dir", self.rec_dir, "--key-file", self.key] +
-                        list(args))
+        self.host = Pbx(self.procs, self.PORTS,
+                        ["--record-dir", self.rec_dir, "--key-file", self.key] + list(args))
         self.host.send(cmd="cred", user="agent1", password="secret1", tenant="t1")
         return self.host
 
@@ -214,10 +243,10 @@ class BridgeTest(unittest.TestCase):
                     "audio_player aubridge,nil\naudio_alert aubridge,nil\nrtp_ports %s\n"
                     "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
                     "module aubridge.so\nmodule_app account.so\nmodule_app menu.so\n"
-                    % (BARESIP_PORT, wav, BARESIP_RTP))
+                    % (self.PORTS.baresip, wav, self.PORTS.baresip_rtp))
         with open(os.path.join(conf, "accounts"), "w") as f:
             f.write("<sip:agent1@127.0.0.1:%d;transport=udp>;auth_pass=secret1;regint=60;"
-                    "answermode=auto;audio_codecs=PCMU\n" % PBX_PORT)
+                    "answermode=auto;audio_codecs=PCMU\n" % self.PORTS.pbx)
         n = len(self.host.find(lambda e: e["ev"] == "registered" and e["expires"] > 0))
         p = self.procs.start("baresip", ["baresip", "-f", conf], stdout=subprocess.DEVNULL,
                              stdin=subprocess.DEVNULL)
@@ -239,14 +268,14 @@ class BridgeTest(unittest.TestCase):
             with open(path, "w") as f:
                 f.write(text)
         argv = ["sipp", "-sf", path, "-i", "127.0.0.1",
-                "-p", str(SIPP_PORT), "-mi", "127.0.0.1", "-mp", str(SIPP_MEDIA_PORT),
+                "-p", str(self.PORTS.sipp), "-mi", "127.0.0.1", "-mp", str(self.PORTS.sipp_media),
                 "-m", "1", "-nostdin", "-timeout", str(int(90 * SLOW)), "-timeout_error",
                 "-trace_err", "-error_file", os.path.join(self.tmp, name + "_errors.log"),
                 "-trace_msg", "-message_file", os.path.join(self.tmp, name + "_messages.log")
                 ] + list(extra)
         p = self.procs.start(name, argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.sipps.append(p)
-        wait_until(lambda: udp_port_busy(SIPP_PORT), 10, "sipp listening")
+        wait_until(lambda: udp_port_busy(self.PORTS.sipp), 10, "sipp listening")
         return p
 
     def sipp_done(self, p, timeout=20):
@@ -255,6 +284,34 @@ class BridgeTest(unittest.TestCase):
             return p.wait(timeout=timeout * SLOW)
         except subprocess.TimeoutExpired:
             raise AssertionError("sipp still running")
+
+    def carrier_says(self, *parts):
+        """carrier.ulaw for sipp: the given WAVs or silences (seconds) in a row."""
+        args = []
+        for i, part in enumerate(parts):
+            if isinstance(part, (int, float)):
+                path = os.path.join(self.tmp, "silence%d.wav" % i)
+                subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", path, "trim",
+                                "0", str(part)], check=True)
+                part = path
+            args.append(part)
+        subprocess.run(["sox"] + args + ["-t", "ul", os.path.join(self.tmp, "carrier.ulaw")],
+                       check=True)
+
+    def sipp_times(self, n, *starts):
+        """Times (s, sipp's clock) of the first message of sipp number n's log that starts
+        with each of starts, in order (-trace_msg: a dashed line with the date and time
+        before each message)."""
+        with open(os.path.join(self.tmp, "sipp%d_messages.log" % n), errors="replace") as f:
+            text = f.read()
+        blocks = re.findall(r"^-{10,} [\d-]+\s+(\d+):(\d+):(\d+\.\d+)\n"
+                            r"[^\n]*\n\s*\n([^\n]*)", text, re.M)
+        out = []
+        for start in starts:
+            hit = next((b for b in blocks if b[3].startswith(start)), None)
+            self.assertIsNotNone(hit, "no %r in sipp%d's log" % (start, n))
+            out.append(int(hit[0]) * 3600 + int(hit[1]) * 60 + float(hit[2]))
+        return out
 
     # -- checks -------------------------------------------------------------------------
 
@@ -429,7 +486,7 @@ class TestFailures(BridgeTest):
             self.assertEqual((cdr["result"], cdr["status"], cdr["end_reason"]),
                              (result, code, "carrier-failed"), cdr)
             self.assertEqual(self.sipp_done(sipp), 0)
-            wait_until(lambda: not udp_port_busy(SIPP_PORT), 10, "sipp port free")
+            wait_until(lambda: not udp_port_busy(self.PORTS.sipp), 10, "sipp port free")
         self.assert_clean_end()
 
     def test_agent_not_registered(self):
@@ -467,19 +524,6 @@ class TestFailures(BridgeTest):
 
 
 class TestAnsweringMachineDetection(BridgeTest):
-    def carrier_says(self, *parts):
-        """carrier.ulaw for sipp: the given WAVs or silences (seconds) in a row."""
-        args = []
-        for i, part in enumerate(parts):
-            if isinstance(part, (int, float)):
-                path = os.path.join(self.tmp, "silence%d.wav" % i)
-                subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", path, "trim",
-                                "0", str(part)], check=True)
-                part = path
-            args.append(part)
-        subprocess.run(["sox"] + args + ["-t", "ul", os.path.join(self.tmp, "carrier.ulaw")],
-                       check=True)
-
     def test_person_saying_hello_gets_the_agent(self):
         pbx = self.pbx("--amd")
         self.agent(self.wav["agent_long"])
@@ -517,6 +561,110 @@ class TestAnsweringMachineDetection(BridgeTest):
         self.assertEqual((cdr["result"], cdr["amd"], cdr["end_reason"], cdr["hangup_by"]),
                          ("machine", "machine", "amd-machine", "local"), cdr)
         self.assertIsNone(cdr.get("agent_dialog"), cdr)  # the agent was never called
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+
+class TestAgentPickedAtAnswer(BridgeTest):
+    """Predictive dialing: dials name no agent; the host's picker (--pick) hands out the
+    agents of its free list (the `free` command) when the bridge asks, at answer."""
+    PORTS = Ports(23000)
+
+    def pbx(self, *args):
+        return super().pbx("--pick", *args)
+
+    def picks(self, call_id):
+        return self.host.find(lambda e: e["ev"] == "pick" and e["id"] == call_id)
+
+    def test_agent_picked_when_the_carrier_answers(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])
+        pbx.set_free([])  # nobody is free when the call is dialed
+        ring_ms = int(1500 * SLOW)
+        sipp = self.carrier("uas_ring_talk.xml.in", subst={"RING_MS": ring_ms})
+        c = pbx.dial("4001", agent=None)
+        freed = pbx.set_free(["agent1"])  # agent1 is free by the time the carrier answers
+        screening = pbx.index(pbx.state(c, "screening"))
+        self.assertLess(freed, screening, "carrier answered within %d ms of the dial: the "
+                        "test could not free the agent in time" % ring_ms)
+        pbx.state(c, "bridged")
+        picks = self.picks(c)
+        self.assertEqual([p["agent"] for p in picks], ["agent1"], picks)
+        self.assertGreater(pbx.index(picks[0]), screening)  # asked after the answer
+        # Media flows between the carrier and the picked agent: a second recorded.
+        wait_until(lambda: [f for f in os.listdir(self.rec_dir)
+                            if os.path.getsize(os.path.join(self.rec_dir, f)) > 32000],
+                   10, "a second recorded")
+        pbx.send(cmd="hangup", id=c)
+        cdr = pbx.cdr(c)
+        print("\npicked at answer: ring %d ms, answer to agent INVITE %d ms, agent ring %d ms"
+              % (cdr["ring_ms"], cdr["answer_to_agent_ms"], cdr["agent_ring_ms"]))
+        self.assertEqual((cdr["result"], cdr["agent"], cdr["hangup_by"]),
+                         ("answered", "agent1", "local"), cdr)
+        self.assertGreaterEqual(cdr["ring_ms"], ring_ms - 100, cdr)
+        self.assertLess(cdr["answer_to_agent_ms"], 2000, cdr)
+        self.assertTrue(cdr.get("agent_dialog"), cdr)
+        self.assertGreater(cdr["agent_rtp"]["rx"], 25, cdr)
+        self.assertGreater(cdr["carrier_rtp"]["rx"], 25, cdr)
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+    def test_no_free_agent_abandons_at_once(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])  # registered, but not free
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("4002", agent=None)
+        cdr = pbx.cdr(c)
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["status"],
+                          cdr["agent"], cdr["answer_to_agent_ms"]),
+                         ("abandoned", "no-agent", "local", 200, "", 0), cdr)
+        self.assertNotIn("agent_dialog", cdr)
+        self.assertEqual([p["agent"] for p in self.picks(c)], [None])
+        self.assertEqual(self.sipp_done(sipp), 0)  # the carrier got our BYE
+        answered, bye = self.sipp_times(0, "SIP/2.0 200 OK", "BYE ")
+        print("\nabandoned: BYE %.0f ms after the carrier's 200 OK (CDR: duration %d ms, "
+              "ring %d ms)" % ((bye - answered) * 1000, cdr["duration_ms"], cdr["ring_ms"]))
+        self.assertLess(bye - answered, 0.5 * SLOW)
+        st = self.assert_clean_end()
+        self.assertEqual(st["sip_calls_out"], 1, st)  # no INVITE ever went to an agent
+
+    def test_dial_naming_its_agent_never_asks(self):
+        pbx = self.pbx()
+        pbx.set_free(["agent1"])
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("4003", agent="agent2")  # not registered
+        cdr = pbx.cdr(c)
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["status"],
+                          cdr["agent"]),
+                         ("agent-unavailable", "agent-failed", "none", 404, "agent2"), cdr)
+        self.assertEqual(self.picks(c), [])
+        self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+    def test_agent_picked_after_amd_says_human(self):
+        pbx = self.pbx("--amd")
+        self.agent(self.wav["agent_long"])
+        pbx.set_free(["agent1"])
+        hello = os.path.join(self.tmp, "hello.wav")
+        subprocess.run(["flite", "-voice", "slt", "-t", "Hello?", "-o", hello + ".16k.wav"],
+                       check=True)
+        subprocess.run(["sox", hello + ".16k.wav", "-r", "8000", "-c", "1", "-b", "16", hello],
+                       check=True)
+        self.carrier_says(0.3, hello, 4)
+        sipp = self.carrier("uas_talk.xml")
+        c = pbx.dial("4004", agent=None)
+        amd = pbx.wait(lambda e: e["ev"] == "amd" and e["id"] == c, 10, "amd decision")
+        self.assertEqual(amd["result"], "human")
+        pbx.state(c, "bridged")
+        picks = self.picks(c)
+        self.assertEqual([p["agent"] for p in picks], ["agent1"], picks)
+        self.assertGreater(pbx.index(picks[0]), pbx.index(amd))  # asked once AMD decided
+        pbx.send(cmd="hangup", id=c)
+        cdr = pbx.cdr(c)
+        print("\npicked after AMD: answer to agent INVITE %d ms" % cdr["answer_to_agent_ms"])
+        self.assertEqual((cdr["result"], cdr["amd"], cdr["agent"]),
+                         ("answered", "human", "agent1"), cdr)
+        self.assertGreater(cdr["answer_to_agent_ms"], 0, cdr)  # the AMD time counts
         self.assertEqual(self.sipp_done(sipp), 0)
         self.assert_clean_end()
 

@@ -1,7 +1,9 @@
 /* waihu-pbx-test: hosts the bridge with a SIP engine (registrar for agents), a media
  * engine and optionally a trunk set (--trunks file.json) on one libuv loop, for integration
- * tests. Commands arrive as JSON lines on stdin (cred, uncred, dial, burst, hangup, stats,
- * trunks, quit); events and CDRs leave as JSON lines on stdout (docs/bridge.md). */
+ * tests. Commands arrive as JSON lines on stdin (cred, uncred, dial, burst, free, hangup,
+ * stats, trunks, quit); events and CDRs leave as JSON lines on stdout (docs/bridge.md).
+ * With --pick, dials without an agent get theirs at answer from the free list that the
+ * `free` command sets (first come, first taken). */
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -30,6 +32,8 @@ struct host {
     double burst_rate;
     uint64_t burst_start_ms, burst_base;
     int stopped;
+    json_t *free_agents; /* --pick: names handed out at answer, first first */
+    char picked[64];
     char line[65536];
     size_t line_len;
 };
@@ -72,6 +76,7 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *c, void *data)
                           "carrier_rtp", rtp_json(&c->carrier_rtp), "agent_rtp",
                           rtp_json(&c->agent_rtp), "trunks_tried", c->trunks_tried,
                           "attempts", (int)c->attempts);
+    json_object_set_new(o, "answer_to_agent_ms", json_integer(c->answer_to_agent_ms));
     if (c->trunk) {
         json_object_set_new(o, "trunk", json_string(c->trunk));
     }
@@ -116,6 +121,22 @@ static void on_bridge_event(struct bridge *b, const struct bridge_event *ev, voi
     }
 }
 
+/* --pick: the first free agent (taken off the list), or NULL when none is free. */
+static const char *pick_agent(struct bridge *b, uint64_t call_id, void *data)
+{
+    (void)b;
+    struct host *h = data;
+    const char *name = json_string_value(json_array_get(h->free_agents, 0));
+    if (name) {
+        snprintf(h->picked, sizeof h->picked, "%s", name);
+        json_array_remove(h->free_agents, 0);
+    }
+    out(json_pack("{s:s,s:I,s:s?,s:I}", "ev", "pick", "id", (json_int_t)call_id, "agent",
+                  name ? h->picked : NULL, "free_left",
+                  (json_int_t)json_array_size(h->free_agents)));
+    return name ? h->picked : NULL;
+}
+
 static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *data)
 {
     struct host *h = data;
@@ -155,6 +176,7 @@ static void stats(struct host *h)
                           "cdrs", (json_int_t)bs.cdrs, "illegal_moves",
                           (json_int_t)bs.illegal_moves, "sip_illegal_moves",
                           (json_int_t)ss.illegal_moves);
+    json_object_set_new(o, "sip_calls_out", json_integer((json_int_t)ss.calls_out));
     json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "trunk_channels",
                                         (json_int_t)bs.trunk_channels, "calls_waiting",
                                         (json_int_t)bs.calls_waiting, "retries",
@@ -262,6 +284,8 @@ static void stop(struct host *h)
     h->trunks = NULL;
     json_decref(h->burst);
     h->burst = NULL;
+    json_decref(h->free_agents);
+    h->free_agents = NULL;
     uv_close((uv_handle_t *)&h->burst_timer, NULL);
     uv_close((uv_handle_t *)&h->in, NULL);
     uv_close((uv_handle_t *)&h->sigterm, NULL);
@@ -285,6 +309,17 @@ static void run_command(struct host *h, const char *line)
         rv = dial(h, &d, json_object_get(cmd, "tag"));
     } else if (strcmp(name, "burst") == 0) {
         rv = burst(h, cmd);
+    } else if (strcmp(name, "free") == 0) {
+        /* free {agents: ["agent1", ...], tag?}: the agents the picker hands out, in order */
+        json_t *list = json_object_get(cmd, "agents");
+        if (json_is_array(list)) {
+            json_decref(h->free_agents);
+            h->free_agents = json_deep_copy(list);
+            out(json_pack("{s:s,s:I,s:O?}", "ev", "free", "n",
+                          (json_int_t)json_array_size(list), "tag", json_object_get(cmd, "tag")));
+        } else {
+            rv = WAIHU_EINVAL;
+        }
     } else if (strcmp(name, "trunks") == 0) {
         trunks(h);
     } else if (strcmp(name, "hangup") == 0) {
@@ -401,7 +436,7 @@ static void usage(void)
     fprintf(stderr, "usage: waihu-pbx-test [--bind A:P] [--rtp-ports LO-HI] [--workers N]\n"
                     "  [--record-dir D --key-file K(64 hex)] [--carrier-timeout-ms N]\n"
                     "  [--agent-timeout-ms N] [--rtp-timeout-ms N] [--amd] [--inband-dtmf]\n"
-                    "  [--from URI] [--exempt IPS] [--sip-timer-ms N]\n"
+                    "  [--from URI] [--exempt IPS] [--sip-timer-ms N] [--pick]\n"
                     "  [--trunks FILE.json (docs/trunks.md) [--max-attempts N]]\n");
 }
 
@@ -423,6 +458,7 @@ int main(int argc, char **argv)
         {"sip-timer-ms", required_argument, 0, 'T'},
         {"trunks", required_argument, 0, 'R'},
         {"max-attempts", required_argument, 0, 'A'},
+        {"pick", no_argument, 0, 'P'},
         {0, 0, 0, 0}};
     static struct host h;
     struct sip_engine_config scfg = {.bind_udp = "127.0.0.1:19060", .bind_tcp = NULL};
@@ -455,6 +491,10 @@ int main(int argc, char **argv)
         case 'T': scfg.transaction_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': trunks_file = optarg; break;
         case 'A': bcfg.max_attempts = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'P':
+            bcfg.pick_agent = pick_agent;
+            bcfg.pick_data = &h;
+            break;
         default: usage(); return 2;
         }
     }

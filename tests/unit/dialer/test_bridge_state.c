@@ -60,6 +60,17 @@ static void only_a_dialing_call_moves_to_the_next_trunk(void **state)
     assert_string_equal(bridge_input_name(BIN_RETRY), "retry");
 }
 
+static void only_a_ringing_agent_leg_is_replaced(void **state)
+{
+    (void)state;
+    for (int s = 0; s < BST_COUNT; s++) {
+        int to = bridge_state_next((enum bridge_state)s, BIN_AGENT_RETRY);
+        assert_int_equal(to, s == BST_AGENT_RINGING ? BST_AGENT_RINGING : -1);
+    }
+    assert_string_equal(bridge_input_name(BIN_AGENT_RETRY), "agent-retry");
+    assert_string_equal(bridge_input_name(BIN_COUNT), "?");
+}
+
 static void carrier_results(void **state)
 {
     (void)state;
@@ -82,6 +93,7 @@ int main(void)
         cmocka_unit_test(every_live_state_can_end_and_only_ending_releases),
         cmocka_unit_test(no_skipping_steps),
         cmocka_unit_test(only_a_dialing_call_moves_to_the_next_trunk),
+        cmocka_unit_test(only_a_ringing_agent_leg_is_replaced),
         cmocka_unit_test(carrier_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
