@@ -37,6 +37,8 @@ step "integration under ASan+UBSan: test_calls.py" "${asan_env[@]}" WAIHU_CALLS_
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_calls.py
 step "integration under ASan+UBSan: test_bridge.py" env WAIHU_BRIDGE_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_bridge.py
+step "integration under ASan+UBSan: test_campaigns.py" "${asan_env[@]}" WAIHU_CAMPAIGN_BUILD=build-asan \
+  WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_campaigns.py
 step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 

@@ -193,7 +193,7 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_users(a, req, method, path) || api_route_export(a, req, method, path) ||
         api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
-        api_route_imports(a, req, method, path)) {
+        api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -282,6 +282,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
 void api_attach_telephony(struct api *a, struct telephony *t)
 {
     api_calls_attach(a, t);
+    api_dialer_start(a, t);
 }
 
 int api_recording_key(struct api *a, uint8_t out[32])
@@ -308,6 +309,7 @@ static void http_stopped(void *data)
     api_import_close(s->a);
     api_cview_stop(s->a);
     api_keys_stop(s->a);
+    api_dialer_stop(s->a);
     api_calls_stop(s->a);
     api_auth_close(s->a);
     free(s->a);

@@ -96,27 +96,16 @@ static void call_key(uint64_t tenant, int64_t start_ms, uint64_t node, uint64_t 
     be64_put(out + 24, id);
 }
 
-static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
+void api_call_record_put(struct api *a, struct store_mutation_builder *mb,
+                         const struct bridge_cdr *cdr, const struct call_origin *o)
 {
-    (void)b;
-    struct api_calls *k = data;
-    struct pending_call **pp = &k->pending;
-    while (*pp != NULL && (*pp)->id != cdr->id) {
-        pp = &(*pp)->next;
-    }
-    struct pending_call *pc = *pp;
-    if (pc == NULL) {
-        LOG_W("api", "CDR of unknown call %llu dropped", (unsigned long long)cdr->id);
-        return;
-    }
-    *pp = pc->next;
     CallRecord r = CALL_RECORD__INIT;
     r.format = 1;
     r.id = cdr->id;
-    r.node = k->node_id;
-    r.tenant_id = pc->tenant_id;
-    r.agent = pc->agent;
-    r.customer_id = pc->customer_id;
+    r.node = cluster_config_get(a->cluster)->self.id;
+    r.tenant_id = o->tenant_id;
+    r.agent = (char *)(o->agent != NULL ? o->agent : cdr->agent != NULL ? cdr->agent : "");
+    r.customer_id = o->customer_id;
     r.result = (char *)cdr->result;
     r.end_reason = (char *)cdr->end_reason;
     r.hangup_by = (char *)bridge_party_name(cdr->hangup_by);
@@ -128,13 +117,14 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     r.amd = (char *)(cdr->amd ? cdr->amd : "");
     r.recording = (char *)(cdr->recording ? cdr->recording : "");
     r.carrier_dialog = (char *)(cdr->carrier_dialog ? cdr->carrier_dialog : "");
-    r.placed_by = pc->placed_by;
+    r.placed_by = (char *)o->placed_by;
+    r.campaign_id = o->campaign_id;
     /* The number is personal data: sealed, bound to this call record. */
     uint8_t sealed[PHONE_E164_SIZE + FIELDCRYPT_OVERHEAD];
     size_t sealed_len = 0;
-    struct fieldcrypt_aad aad = {.tenant_id = pc->tenant_id, .customer_id = cdr->id,
+    struct fieldcrypt_aad aad = {.tenant_id = o->tenant_id, .customer_id = cdr->id,
                                  .field = "number"};
-    if (fieldcrypt_seal(k->a->keyring, &aad, (const uint8_t *)pc->e164, strlen(pc->e164), sealed,
+    if (fieldcrypt_seal(a->keyring, &aad, (const uint8_t *)o->e164, strlen(o->e164), sealed,
                         sizeof sealed, &sealed_len) == 0) {
         r.number_sealed.data = sealed;
         r.number_sealed.len = sealed_len;
@@ -146,10 +136,31 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     }
     call_record__pack(&r, v);
     uint8_t key[CALL_KEY_BYTES];
-    call_key(pc->tenant_id, cdr->start_wall_ms, k->node_id, cdr->id, key);
-    struct store_mutation_builder *mb = store_mb_new();
+    call_key(o->tenant_id, cdr->start_wall_ms, r.node, cdr->id, key);
     store_mb_put(mb, STORE_CF_CALL, key, sizeof key, v, n);
     free(v);
+}
+
+static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
+{
+    (void)b;
+    struct api_calls *k = data;
+    struct pending_call **pp = &k->pending;
+    while (*pp != NULL && (*pp)->id != cdr->id) {
+        pp = &(*pp)->next;
+    }
+    struct pending_call *pc = *pp;
+    if (pc == NULL) {
+        if (!api_dialer_on_cdr(k->a, cdr)) {
+            LOG_W("api", "CDR of unknown call %llu dropped", (unsigned long long)cdr->id);
+        }
+        return;
+    }
+    *pp = pc->next;
+    struct call_origin o = {.tenant_id = pc->tenant_id, .customer_id = pc->customer_id,
+                            .agent = pc->agent, .placed_by = pc->placed_by, .e164 = pc->e164};
+    struct store_mutation_builder *mb = store_mb_new();
+    api_call_record_put(k->a, mb, cdr, &o);
     api_submit_mutation(k->a, mb, 0, 0, NULL, NULL);
     free(pc);
 }
@@ -405,11 +416,13 @@ static json_t *call_json(struct list *l, const CallRecord *r)
         phone_mask(e164, l->country, masked);
     }
     snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)r->node, (unsigned long long)r->id);
-    char cust[24];
+    char cust[24], camp[24];
     snprintf(cust, sizeof cust, "%llu", (unsigned long long)r->customer_id);
-    return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:s, s:b, "
-                     "s:s}",
+    snprintf(camp, sizeof camp, "%llu", (unsigned long long)r->campaign_id);
+    return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:s, "
+                     "s:b, s:s}",
                      "id", id, "agent", r->agent, "customer_id", r->customer_id ? cust : NULL,
+                     "campaign_id", r->campaign_id ? camp : NULL,
                      "number", masked, "result", r->result, "end_reason", r->end_reason,
                      "hangup_by", r->hangup_by, "status", r->status, "start_ms",
                      (json_int_t)r->start_ms, "ring_ms", (int)r->ring_ms, "talk_ms",

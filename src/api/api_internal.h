@@ -44,6 +44,7 @@ struct api {
     struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
     struct reencrypt_job *reencrypt; /* this node's re-encryption pass (api_keys.c) */
     struct api_calls *calls;         /* telephony, calls awaiting CDRs (api_calls.c) */
+    struct api_dialer *dialer;       /* campaigns dialed from this node (api_dialer.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -143,6 +144,30 @@ int api_dnc_conditions(struct api *a, struct store_mutation_builder *mb, uint64_
                        const char *e164);
 /* Calls placed through the node's telephony (api_calls.c): POST/GET /v1/calls. */
 struct telephony;
+/* Campaigns (api_campaigns.c) and the node's dialer (api_dialer.c, with telephony). */
+#define CAMPAIGN_KEY_BYTES 17
+void campaign_record_key(uint64_t tenant, uint64_t id, uint8_t out[CAMPAIGN_KEY_BYTES]);
+void campaign_lead_key(uint64_t campaign, uint64_t customer, uint8_t out[CAMPAIGN_KEY_BYTES]);
+void campaign_tally_key(uint64_t campaign, uint64_t node, uint8_t out[CAMPAIGN_KEY_BYTES]);
+/* The stored record (and its raw bytes in *raw, for conditions) or NULL. */
+Campaign *campaign_read(struct store *s, uint64_t tenant, uint64_t id, void **raw, size_t *len);
+bool api_route_campaigns(struct api *a, struct http_request *req, const char *method,
+                         const char *path);
+struct api_dialer;
+void api_dialer_start(struct api *a, struct telephony *t);
+void api_dialer_stop(struct api *a);
+/* A CDR of a call the dialer placed: true when it was one (api_calls.c asks). */
+struct bridge_cdr;
+bool api_dialer_on_cdr(struct api *a, const struct bridge_cdr *cdr);
+/* Adds the call record (CDR) of a finished call to mb, the number sealed. */
+struct call_origin {
+    uint64_t tenant_id, customer_id, campaign_id;
+    const char *agent;     /* NULL: the CDR's */
+    const char *placed_by; /* user, or "dialer" */
+    const char *e164;
+};
+void api_call_record_put(struct api *a, struct store_mutation_builder *mb,
+                         const struct bridge_cdr *cdr, const struct call_origin *o);
 void api_calls_attach(struct api *a, struct telephony *t);
 void api_calls_stop(struct api *a);
 bool api_route_calls(struct api *a, struct http_request *req, const char *method,

@@ -1,0 +1,101 @@
+/* The node's dialer, shared between its files (api_dialer.c: tick, campaigns, agents,
+ * CDRs; api_dialer_leads.c: lead rows and leases; api_dialer_attempt.c: attempts). */
+#ifndef WAIHU_API_DIALER_INTERNAL_H
+#define WAIHU_API_DIALER_INTERNAL_H
+
+#include "api_internal.h"
+#include "campaign.h"
+#include "pacing.h"
+#include "telephony.h"
+
+#define TICK_MS 200
+#define LEASE_MS 30000         /* a leased lead not dialed by then goes back */
+#define DIAL_LEASE_MS 300000   /* a lead being dialed; renewed while the call lasts */
+#define DRIFT_MARGIN_MS 5000   /* clocks of two nodes differ by less than this */
+#define POOL_MAX 64
+#define AGENTS_MAX 500
+#define AGENT_FAILED_REST_MS 10000 /* an agent whose leg failed is not picked again before */
+#define LEAD_MAX_BYTES 256
+
+struct dlead {
+    uint64_t customer;
+    uint8_t raw[LEAD_MAX_BYTES];
+    size_t len;
+    int64_t lease_until;
+};
+
+struct dagent {
+    char name[64];
+    bool busy;
+    int64_t free_at, idle_since;
+};
+
+struct dcampaign {
+    struct api_dialer *d;
+    uint64_t id, tenant;
+    Campaign *c;
+    uint8_t *raw;
+    size_t raw_len;
+    bool seen, running;
+    struct pacing pacing;
+    struct dlead pool[POOL_MAX];
+    unsigned n_pool;
+    bool leasing, scan_done;
+    int64_t waiting_until; /* after a scan found nothing: the earliest retry, or 0 */
+    char waiting_why[48];  /* and that lead's last result */
+    uint8_t cursor[CAMPAIGN_KEY_BYTES];
+    bool has_cursor;
+    unsigned committing; /* attempts whose commit is in flight */
+    struct dagent *agents;
+    size_t n_agents;
+    CampaignTally tally;
+    char reason[128], written_reason[128];
+    bool tally_dirty, tally_writing;
+    struct dcampaign *next;
+};
+
+struct dcall {
+    uint64_t call_id;
+    struct dcampaign *dc;
+    uint64_t customer;
+    char e164[PHONE_E164_SIZE];
+    char agent[64];
+    int64_t launched_ms, lease_until;
+    uint8_t raw[LEAD_MAX_BYTES]; /* the lead as the attempt wrote it */
+    size_t len;
+    bool answered;
+    struct dcall *next;
+};
+
+struct api_dialer {
+    struct api *a;
+    struct telephony *t;
+    uint64_t node;
+    uv_timer_t timer;
+    struct dcampaign *campaigns;
+    struct dcall *calls;
+    bool stopping, closed;
+    unsigned outstanding; /* submits whose callback has not come yet */
+};
+
+/* A callback came back: false when the dialer is stopping (touch nothing else then). */
+bool dialer_callback_back(struct api_dialer *d);
+void dialer_set_reason(struct dcampaign *dc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* api_dialer_leads.c */
+size_t dialer_pack_lead(const Lead *l, uint8_t out[LEAD_MAX_BYTES]);
+/* Writes lead l conditioned on the row being old_raw (a lost race: another node owns it). */
+void dialer_put_lead(struct api_dialer *d, uint64_t campaign, const Lead *l,
+                     const uint8_t *old_raw, size_t old_len);
+/* Gives a leased lead back (ready, not before next_at; why: last_result or NULL). */
+void dialer_release_lead(struct dcampaign *dc, const struct dlead *dl, int64_t next_at,
+                         const char *why);
+void dialer_finish_lead(struct dcampaign *dc, const struct dlead *dl, const char *why);
+/* Leases up to want more leads into dc's pool (one batch in flight at a time). */
+void dialer_take_leases(struct dcampaign *dc, unsigned want);
+
+/* api_dialer_attempt.c: commits the attempt on a leased lead, then dials. */
+void dialer_attempt(struct dcampaign *dc, struct dlead *dl);
+
+#endif

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Campaigns dialed by the cluster (docs/campaigns.md): 3 nodes, n1 with telephony routed
+to waihu-carrier (ground truth: its log of INVITEs and call ends) and waihu-agents as the
+agents' softphones. Progressive and predictive campaigns run end to end: the carrier sees
+no do-not-call number, no number twice at once, no number more often than the campaign
+allows, and one call record per call it saw; a closed calling window dials nothing and
+says why; a pause stops new INVITEs and a resume finishes the leads."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
+from localcluster import Cluster  # noqa: E402
+from sipkit import Procs  # noqa: E402
+from sipkit import wait_until as _wait_until  # noqa: E402
+
+PORT_BASE = 3100  # raft 10101-3, api 11101-3, forward 12101-3
+SIP_PORT = 24060
+RTP = "24100-24499"
+CARRIER_PORT = 24700
+CARRIER_RTP = "24800-24999"
+AGENTS_PORT = 24080
+AGENTS_RTP = "25000-25299"
+BUILD = os.path.join(ROOT, os.environ.get("WAIHU_CAMPAIGN_BUILD", "build"))
+SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
+PASSWORD = "agent-password-"  # agents' passwords are this + their number
+N_AGENTS = 3
+PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave this late
+
+
+def wait_until(pred, timeout, what):
+    return _wait_until(pred, timeout, what, SLOW)
+
+
+class Api:
+    def __init__(self, node, token):
+        self.node, self.token = node, token
+
+    def call(self, method, path, body=None):
+        return self.node.request(method, path, body, {"Authorization": "Bearer " + self.token},
+                                 timeout=10)
+
+
+def carrier_log(path):
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+class CampaignTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="waihu-campaign-")
+        cls.procs = Procs(cls.tmp)
+        cls.c = Cluster(os.path.join(cls.tmp, "cluster"), 3, port_base=PORT_BASE)
+        cls.c.nodes[0].extra_args = [
+            "--sip-bind", "127.0.0.1:%d" % SIP_PORT, "--rtp-ports", RTP,
+            "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--rtp-timeout-ms", "4000"]
+        cls.c.create()
+        cls.addClassCleanup(cls.cleanup)
+        cls.c.start()
+        leader = cls.c.wait_ready(timeout=60)
+        cls.n1, cls.n2 = cls.c.nodes[0], cls.c.nodes[1]
+        boot = Api(cls.n1, cls.c.token)
+        assert boot.call("POST", "/v1/tenants", {"id": 1, "name": "t1",
+                                                 "default_country": "CN"})[0] == 201
+        cls.api = {}
+        users = [("admin1", "admin", "admin-password-1234")] + [
+            ("agent%d" % i, "agent", PASSWORD + str(i)) for i in range(1, N_AGENTS + 1)]
+        for name, role, password in users:
+            s, doc = boot.call("POST", "/v1/users", {"username": name, "password": password,
+                                                     "role": role, "tenant_id": 1})
+            assert s == 201, doc
+            s, doc = leader.request("POST", "/v1/auth/login",
+                                    {"username": name, "password": password})
+            assert s == 200, doc
+            cls.api[name] = Api(cls.n1, doc["token"])
+        cls.admin = cls.api["admin1"]
+        cls.carrier_log = os.path.join(cls.tmp, "carrier.jsonl")
+        rules = os.path.join(cls.tmp, "rules.json")
+        with open(rules, "w") as f:
+            json.dump({"stats": {"answer": 0.6, "busy": 0.2, "no-answer": 0.2},
+                       "ring_ms": {"dist": "uniform", "min_ms": 200, "max_ms": 1200},
+                       "talk_ms": {"dist": "uniform", "min_ms": 1500, "max_ms": 3000}}, f)
+        cls.procs.start("carrier", [os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
+                         "--listen", "127.0.0.1:%d" % CARRIER_PORT, "--rules", rules,
+                         "--log", cls.carrier_log, "--rtp-ports", CARRIER_RTP, "--seed", "7"])
+        cls.procs.start("agents", [os.path.join(BUILD, "tools/waihu-agents/waihu-agents"),
+                         "--registrar", "127.0.0.1:%d" % SIP_PORT,
+                         "--listen", "127.0.0.1:%d" % AGENTS_PORT, "--count", str(N_AGENTS),
+                         "--password-prefix", PASSWORD, "--talk-ms", "800-1500",
+                         "--rtp-ports", AGENTS_RTP, "--log", os.path.join(cls.tmp, "agents.jsonl")])
+        wait_until(lambda: all('"agent agent%d registered' % i in cls.n1_log()
+                               for i in range(1, N_AGENTS + 1)), 20,
+                   "every simulated agent registered on n1")
+
+    @classmethod
+    def cleanup(cls):
+        cls.procs.stop_all()
+        cls.c.stop()
+        if not os.environ.get("WAIHU_KEEP_LOGS"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def n1_log(cls):
+        with open(cls.n1.log, errors="replace") as f:
+            return f.read()
+
+    def customers(self, tag, numbers):
+        ids = {}
+        for i, number in enumerate(numbers):
+            s, doc = self.admin.call("POST", "/v1/customers", {"name": "C%d" % i, "phone": number,
+                                                               "tags": [tag]})
+            self.assertEqual(s, 201, doc)
+            ids[number] = doc["id"]
+        return ids
+
+    def campaign(self, body, status=201):
+        s, doc = self.admin.call("POST", "/v1/campaigns", body)
+        self.assertEqual(s, status, doc)
+        return doc
+
+    def progress(self, cid, node=None):
+        api = Api(node, self.admin.token) if node else self.admin
+        s, doc = api.call("GET", "/v1/campaigns/" + cid)
+        self.assertEqual(s, 200, doc)
+        return doc
+
+    def finished(self, cid, total):
+        p = self.progress(cid)["progress"]["leads"]
+        return p["done"] == total
+
+    def check_carrier(self, numbers, max_attempts):
+        """The carrier's view: numbers dialed within limits, never two calls at once."""
+        log = carrier_log(self.carrier_log)
+        invites = [e for e in log if e["ev"] == "invite" and e["number"].lstrip("+") in numbers]
+        ends = {e["call_id"]: e["ts_ms"] for e in log if e["ev"] == "end"}
+        by_number = {}
+        for e in invites:
+            by_number.setdefault(e["number"].lstrip("+"), []).append(
+                (e["ts_ms"], ends.get(e["call_id"], 1 << 62)))
+        for number, calls in by_number.items():
+            self.assertLessEqual(len(calls), max_attempts, number)
+            calls.sort()
+            for (s1, e1), (s2, _) in zip(calls, calls[1:]):
+                self.assertGreaterEqual(s2, e1, "number %s dialed twice at once" % number)
+        return invites
+
+    def calls_of(self, cid):
+        s, doc = self.admin.call("GET", "/v1/calls?limit=200")
+        self.assertEqual(s, 200, doc)
+        return [c for c in doc["items"] if c.get("campaign_id") == cid]
+
+    def test_progressive_campaign_dials_every_lead_within_the_rules(self):
+        numbers = ["+861380000%04d" % i for i in range(12)]
+        dnc = numbers[5]
+        self.customers("prog", numbers)
+        s, doc = self.admin.call("POST", "/v1/dnc", {"number": dnc})
+        self.assertIn(s, (200, 201), doc)
+        camp = self.campaign({"name": "progressive", "mode": "progressive",
+                              "filter": "tag:prog", "agents": ["agent1", "agent2", "agent3"],
+                              "window": {"start": "00:00", "end": "24:00"},
+                              "max_attempts": 2, "retry_after_s": 1, "wrap_s": 0})
+        self.assertEqual(camp["leads"], len(numbers))
+        cid = camp["id"]
+        wait_until(lambda: self.finished(cid, len(numbers)), 120, "every lead done")
+        digits = {n.lstrip("+") for n in numbers}
+        invites = self.check_carrier(digits, 2)
+        self.assertNotIn(dnc.lstrip("+"), {e["number"].lstrip("+") for e in invites})
+        self.assertEqual({e["number"].lstrip("+") for e in invites}, digits - {dnc.lstrip("+")})
+        # One call record per call the carrier saw, replicated (read through n2).
+        wait_until(lambda: len(self.calls_of(cid)) == len(invites), 20, "a CDR per call")
+        results = [c["result"] for c in self.calls_of(cid)]
+        self.assertIn("answered", results)
+        self.assertNotIn("abandoned", results)  # progressive never abandons
+        p = self.progress(cid, self.n2)["progress"]
+        self.assertEqual(p["calls"]["attempts"], len(invites))
+        self.assertEqual(p["calls"]["abandoned"], 0)
+
+    def test_closed_window_dials_nothing_and_says_why(self):
+        numbers = ["+861380001%04d" % i for i in range(3)]
+        self.customers("closed", numbers)
+        # 14:00-15:00 in a zone where it is now outside that hour.
+        now_utc = time.gmtime().tm_hour
+        zone = "Asia/Tokyo" if (now_utc + 9) % 24 != 14 else "Europe/London"
+        camp = self.campaign({"name": "closed", "mode": "progressive", "filter": "tag:closed",
+                              "agents": ["agent1"], "timezone": zone,
+                              "window": {"start": "14:00", "end": "15:00"}})
+        cid = camp["id"]
+
+        def idle_reason():
+            nodes = self.progress(cid)["progress"]["nodes"]
+            return [n["idle_reason"] for n in nodes]
+        wait_until(lambda: any("calling window" in r for r in idle_reason()), 20,
+                   "the campaign says it is outside the calling window")
+        digits = {n.lstrip("+") for n in numbers}
+        self.assertEqual(self.check_carrier(digits, 0), [])
+        s, doc = self.admin.call("POST", "/v1/campaigns/%s/pause" % cid)
+        self.assertEqual(s, 200, doc)
+
+    def test_pause_stops_new_invites_and_resume_finishes(self):
+        numbers = ["+861380002%04d" % i for i in range(24)]
+        self.customers("pause", numbers)
+        digits = {n.lstrip("+") for n in numbers}
+        camp = self.campaign({"name": "pausing", "mode": "predictive", "filter": "tag:pause",
+                              "agents": ["agent1", "agent2", "agent3"],
+                              "window": {"start": "00:00", "end": "24:00"},
+                              "max_attempts": 1, "wrap_s": 0})
+        cid = camp["id"]
+        wait_until(lambda: len(self.check_carrier(digits, 1)) >= 3, 60, "a few calls placed")
+        s, doc = self.admin.call("POST", "/v1/campaigns/%s/pause" % cid)
+        self.assertEqual(s, 200, doc)
+        acked_ms = time.time() * 1000
+        wait_until(lambda: self.progress(cid)["progress"]["leads"]["dialing"] == 0, 60,
+                   "calls in progress at the pause ended")
+        late = [e for e in self.check_carrier(digits, 1)
+                if e["ts_ms"] > acked_ms + PAUSE_LAG_S * 1000]
+        self.assertEqual(late, [], "INVITEs after the pause was acknowledged")
+        before = len(self.check_carrier(digits, 1))
+        self.assertLess(before, len(numbers))
+        s, doc = self.admin.call("POST", "/v1/campaigns/%s/resume" % cid)
+        self.assertEqual(s, 200, doc)
+        wait_until(lambda: self.finished(cid, len(numbers)), 120, "every lead done after resume")
+        self.assertEqual(len(self.check_carrier(digits, 1)), len(numbers))
+
+    def test_bad_campaigns_are_refused_with_reasons(self):
+        for body, field in (({"name": "x", "mode": "robocall", "agents": ["agent1"]}, "mode"),
+                            ({"name": "x", "mode": "progressive", "agents": []}, "agents"),
+                            ({"name": "x", "mode": "progressive", "agents": ["agent1"],
+                              "window": {"start": "21:00", "end": "09:00"}}, "window"),
+                            ({"name": "x", "mode": "progressive", "agents": ["agent1"],
+                              "abandon_cap": 0.2}, "abandon_cap"),
+                            ({"name": "x", "mode": "progressive", "agents": ["agent1"],
+                              "timezone": "Mars/Base"}, "timezone"),
+                            ({"name": "x", "mode": "progressive", "agents": ["agent1"],
+                              "colour": "red"}, "colour")):
+            doc = self.campaign(body, 400)
+            self.assertEqual(doc["error"]["field"], field, doc)
+        doc = self.campaign({"name": "empty", "mode": "progressive", "agents": ["agent1"],
+                             "filter": "tag:nobody_has_this"}, 422)
+        self.assertEqual(doc["error"]["code"], "no_leads")
+        s, doc = self.api["agent1"].call("POST", "/v1/campaigns",
+                                         {"name": "x", "mode": "progressive",
+                                          "agents": ["agent1"]})
+        self.assertEqual(s, 403, doc)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
