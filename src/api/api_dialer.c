@@ -310,6 +310,8 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
     struct pacing_decision dec;
     pacing_decide(&dc->pacing, &in, &dec);
     unsigned launch = dec.launch;
+    LOG_D("dialer", "campaign %llu: %u agents (%u ready), %u calls in flight, pool %u: launch %u",
+          (unsigned long long)dc->id, n_agents, ready, n_calls, dc->n_pool, launch);
     if (dc->n_pool < launch + 2) {
         dialer_take_leases(dc, launch + 4 > POOL_MAX ? POOL_MAX : launch + 4);
     }

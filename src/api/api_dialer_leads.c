@@ -181,6 +181,8 @@ static void leased(void *data, int status, const struct store_result *r)
         }
         free(raw);
     }
+    LOG_D("dialer", "campaign %llu: %u leases asked, pool now %u (%s)", (unsigned long long)dc->id,
+          req->n, dc->n_pool, status == 0 ? "ok" : waihu_strerror(status));
     free(req);
 }
 
@@ -209,6 +211,8 @@ void dialer_take_leases(struct dcampaign *dc, unsigned want)
         memcpy(dc->cursor, ls.last, sizeof dc->cursor);
     }
     dc->scan_done = req->n == 0 && from_start;
+    LOG_D("dialer", "campaign %llu: lease scan wanted %u, found %u (pool %u, from the start: %d)",
+          (unsigned long long)dc->id, want, req->n, dc->n_pool, from_start);
     if (dc->scan_done) {
         dc->waiting_until = ls.next_at;
         snprintf(dc->waiting_why, sizeof dc->waiting_why, "%s", ls.why);

@@ -180,7 +180,11 @@ static void served_submit_cb(void *data, int status, const struct store_result *
     be64_put(q + 24, (uint64_t)(int64_t)r->code);
     be64_put(q + 32, r->failed_condition);
     be64_put(q + 40, (uint64_t)r->applied << 32 | r->conflicts);
-    be64_put(q + 48, raft_last_applied(&s->f->c->raft));
+    /* Called from inside the FSM's apply, where raft_last_applied still names the entry
+     * before: the store's index is the one just applied. */
+    uint64_t applied = store_applied_index(s->f->c->store);
+    uint64_t raft_applied = raft_last_applied(&s->f->c->raft);
+    be64_put(q + 48, applied > raft_applied ? applied : raft_applied);
     conn_send(s->f, F_RESULT, s->id, q, sizeof q);
     conn_unref(s->f);
     free(s);

@@ -7,45 +7,20 @@ then a few calls placed through the API, bridged, recorded, and their records pr
 Campaign dialing is not built yet: the calls are placed one by one, as a supervisor
 would from the console."""
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
+sys.path.insert(0, HERE)
 from sipkit import baresip_conf, speech  # noqa: E402
+from demo_common import import_customers, request, setup_tenant, stop_all, wait_until  # noqa: E402,E501
 SCENARIO = os.path.join(ROOT, "tests", "integration", "bridge", "uas_talk.xml")
 AGENT_PASSWORD = "demo-agent-1234"
-ADMIN_PASSWORD = "demo-admin-1234"
-
-
-def request(api, method, path, body=None, token=None, timeout=30):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request("http://%s%s" % (api, path), data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit("demo: timed out waiting for " + what)
 
 
 def main():
@@ -56,40 +31,9 @@ def main():
     ap.add_argument("--carrier", default="127.0.0.1:5070")
     ap.add_argument("--calls", type=int, default=3)
     args = ap.parse_args()
-    boot = open(os.path.join(args.dir, "secrets", "bootstrap.token")).read().strip()
     api = args.api
-    # Setup goes to the leader: it has applied every write it acknowledged (a follower may
-    # not have the new tenant yet when the users are created).
-    s, st = request(api, "GET", "/v1/cluster", token=boot)
-    setup = st.get("leader_api_address") or api
-
-    print("demo: tenant 'demo', users admin and agent1", flush=True)
-    request(setup, "POST", "/v1/tenants", {"id": 1, "name": "demo", "default_country": "CN"},
-            boot)
-    for name, role, pw in (("admin", "admin", ADMIN_PASSWORD), ("agent1", "agent", AGENT_PASSWORD)):
-        s, doc = request(setup, "POST", "/v1/users", {"username": name, "password": pw,
-                                                    "role": role, "tenant_id": 1}, boot)
-        if s not in (201, 409):
-            raise SystemExit("demo: user %s: %s" % (name, doc))
-    s, doc = request(api, "POST", "/v1/auth/login", {"username": "admin",
-                                                     "password": ADMIN_PASSWORD})
-    if s != 200:
-        raise SystemExit("demo: login: %s" % doc)
-    admin = doc["token"]
-
-    csv = os.path.join(args.dir, "imports", "demo.csv")
-    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "import", "gen_customers.py"),
-                    "--rows", "200", "--seed", "7", "--out", csv], check=True,
-                   stdout=subprocess.DEVNULL)
-    mapping = {"name": "name", "phone": "phone", "address": "address", "notes": "notes",
-               "tags": "tags"}
-    s, job = request(api, "POST", "/v1/imports", {"file": "demo.csv", "mapping": mapping}, admin)
-    if s != 202:
-        raise SystemExit("demo: import: %s" % job)
-    job = wait_until(lambda: (lambda d: d if d["state"] != "running" else None)(
-        request(api, "GET", "/v1/imports/" + job["id"], token=admin)[1]), 60, "the import")
-    print("demo: imported %d customers (%d rejected, %d duplicates) from %s"
-          % (job["rows_ok"], job["rows_failed"], job["duplicates"], csv), flush=True)
+    admin = setup_tenant(args.dir, api, [("agent1", AGENT_PASSWORD)])
+    import_customers(args.dir, api, admin)
 
     tmp = tempfile.mkdtemp(prefix="waihu-demo-")
     procs = []
@@ -141,13 +85,7 @@ def main():
         print("\ndemo: recordings (encrypted) under %s; GET /v1/calls lists the records"
               % os.path.join(args.dir, "recordings"), flush=True)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

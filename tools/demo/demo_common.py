@@ -1,0 +1,82 @@
+"""What the demos share: JSON requests to a node, waiting on a condition, the demo
+tenant with its admin and agents, and 200 generated customers imported from CSV."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+ADMIN_PASSWORD = "demo-admin-1234"
+
+
+def request(api, method, path, body=None, token=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://%s%s" % (api, path), data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise SystemExit("demo: timed out waiting for " + what)
+
+
+def setup_tenant(run_dir, api, agents):
+    """Tenant 'demo', user admin and the agents [(name, password)]; returns admin's token.
+    Setup goes to the leader: it has applied every write it acknowledged."""
+    boot = open(os.path.join(run_dir, "secrets", "bootstrap.token")).read().strip()
+    s, st = request(api, "GET", "/v1/cluster", token=boot)
+    setup = st.get("leader_api_address") or api
+    print("demo: tenant 'demo', users admin and %s" % ", ".join(a for a, _ in agents), flush=True)
+    request(setup, "POST", "/v1/tenants", {"id": 1, "name": "demo", "default_country": "CN"},
+            boot)
+    for name, role, pw in [("admin", "admin", ADMIN_PASSWORD)] + [(a, "agent", p) for a, p in agents]:
+        s, doc = request(setup, "POST", "/v1/users", {"username": name, "password": pw,
+                                                    "role": role, "tenant_id": 1}, boot)
+        if s not in (201, 409):
+            raise SystemExit("demo: user %s: %s" % (name, doc))
+    s, doc = request(api, "POST", "/v1/auth/login", {"username": "admin",
+                                                     "password": ADMIN_PASSWORD})
+    if s != 200:
+        raise SystemExit("demo: login: %s" % doc)
+    return doc["token"]
+
+
+def import_customers(run_dir, api, admin, rows=200):
+    csv = os.path.join(run_dir, "imports", "demo.csv")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "import", "gen_customers.py"),
+                    "--rows", str(rows), "--seed", "7", "--out", csv], check=True,
+                   stdout=subprocess.DEVNULL)
+    mapping = {"name": "name", "phone": "phone", "address": "address", "notes": "notes",
+               "tags": "tags"}
+    s, job = request(api, "POST", "/v1/imports", {"file": "demo.csv", "mapping": mapping}, admin)
+    if s != 202:
+        raise SystemExit("demo: import: %s" % job)
+    job = wait_until(lambda: (lambda d: d if d["state"] != "running" else None)(
+        request(api, "GET", "/v1/imports/" + job["id"], token=admin)[1]), 60, "the import")
+    print("demo: imported %d customers (%d rejected, %d duplicates) from %s"
+          % (job["rows_ok"], job["rows_failed"], job["duplicates"], csv), flush=True)
+    return job
+
+
+def stop_all(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
