@@ -309,7 +309,10 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
                                          dc->tally.abandoned}};
     struct pacing_decision dec;
     pacing_decide(&dc->pacing, &in, &dec);
-    unsigned launch = dec.launch;
+    /* The hard backstop of the abandon cap, whatever pacing predicts (campaign.h). */
+    unsigned launch = campaign_abandon_guard(
+        dec.launch, n_calls, ready, dc->tally.answered + dc->tally.abandoned, dc->tally.abandoned,
+        dc->c->abandon_cap > 0 ? dc->c->abandon_cap : 0.03);
     LOG_D("dialer", "campaign %llu: %u agents (%u ready), %u calls in flight, pool %u: launch %u",
           (unsigned long long)dc->id, n_agents, ready, n_calls, dc->n_pool, launch);
     if (dc->n_pool < launch + 2) {

@@ -47,4 +47,13 @@ struct campaign_retry {
 WAIHU_API void campaign_after_call(const char *result, int64_t now_ms,
                                    const struct campaign_retry *rule, struct campaign_next *out);
 
+/* The hard backstop of the abandon cap (ARCHITECTURE.md "Safety rules of the dialer"),
+ * whatever pacing predicts: of the `launch` calls pacing wants, keeps only as many as
+ * leave the abandon rate within cap even if every call beyond the ready agents (calls
+ * in flight + launched - ready) were abandoned, given live answers and abandons so far.
+ * Applied per node to its own tally, so the campaign's rate stays under the cap too.
+ * Early in a campaign this makes predictive dialing progressive. */
+WAIHU_API unsigned campaign_abandon_guard(unsigned launch, unsigned in_flight, unsigned ready,
+                                          uint64_t live, uint64_t abandoned, double cap);
+
 #endif

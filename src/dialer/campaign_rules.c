@@ -69,3 +69,16 @@ void campaign_after_call(const char *result, int64_t now_ms, const struct campai
                                      : (int64_t)rule->retry_after_s * 1000;
     out->next_at_ms = now_ms + wait_ms;
 }
+
+unsigned campaign_abandon_guard(unsigned launch, unsigned in_flight, unsigned ready,
+                                uint64_t live, uint64_t abandoned, double cap)
+{
+    while (launch > 0) {
+        double over = (double)in_flight + launch - ready;
+        if (over <= 0 || (double)abandoned + over <= cap * ((double)live + over)) {
+            break;
+        }
+        launch--;
+    }
+    return launch;
+}

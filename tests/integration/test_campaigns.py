@@ -239,6 +239,10 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(s, 200, doc)
         wait_until(lambda: self.finished(cid, len(numbers)), 120, "every lead done after resume")
         self.assertEqual(len(self.check_carrier(digits, 1)), len(numbers))
+        # Predictive, yet never over the cap: the dialer's guard holds back overdialing
+        # until enough live answers make room for an abandon.
+        calls = self.progress(cid)["progress"]["calls"]
+        self.assertLessEqual(calls["abandon_rate"], 0.03, calls)
 
     def test_bad_campaigns_are_refused_with_reasons(self):
         for body, field in (({"name": "x", "mode": "robocall", "agents": ["agent1"]}, "mode"),

@@ -76,6 +76,26 @@ static void test_after_call(void **state)
     assert_true(n.done);
 }
 
+/* Overdial only while the worst case (every extra call abandoned) keeps the rate capped. */
+static void test_abandon_guard(void **state)
+{
+    (void)state;
+    /* Calls up to the ready agents are never held back. */
+    assert_int_equal(campaign_abandon_guard(5, 0, 5, 0, 0, 0.03), 5);
+    assert_int_equal(campaign_abandon_guard(3, 2, 5, 0, 0, 0.03), 3);
+    /* No live answers yet: nothing beyond the agents. */
+    assert_int_equal(campaign_abandon_guard(9, 0, 5, 0, 0, 0.03), 5);
+    /* 100 live, 0 abandoned: one extra call may be abandoned (1 <= 0.03 * 101)... */
+    assert_int_equal(campaign_abandon_guard(9, 0, 5, 100, 0, 0.03), 8);
+    /* ... 3 extra ones: 3 <= 0.03 * 103 = 3.09 */
+    assert_int_equal(campaign_abandon_guard(20, 0, 5, 100, 0, 0.03), 8);
+    /* 3 of 100 already abandoned: no room left. */
+    assert_int_equal(campaign_abandon_guard(9, 0, 5, 100, 3, 0.03), 5);
+    /* Ringing calls already beyond the agents use the room first. */
+    assert_int_equal(campaign_abandon_guard(4, 8, 5, 100, 0, 0.03), 0);
+    assert_int_equal(campaign_abandon_guard(0, 0, 5, 0, 0, 0.03), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -83,6 +103,7 @@ int main(void)
         cmocka_unit_test(test_offsets_follow_dst),
         cmocka_unit_test(test_window_on_local_day),
         cmocka_unit_test(test_after_call),
+        cmocka_unit_test(test_abandon_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
