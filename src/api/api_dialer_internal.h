@@ -10,7 +10,7 @@
 
 #define TICK_MS 200
 #define LEASE_MS 30000         /* a leased lead not dialed by then goes back */
-#define DIAL_LEASE_MS 300000   /* a lead being dialed; renewed while the call lasts */
+#define DIAL_LEASE_MS 60000    /* a lead being dialed; renewed while the call lasts */
 #define DRIFT_MARGIN_MS 5000   /* clocks of two nodes differ by less than this */
 #define POOL_MAX 64
 #define AGENTS_MAX 500

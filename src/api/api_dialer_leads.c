@@ -80,6 +80,7 @@ struct lease_scan {
     int64_t now;
     uint8_t last[CAMPAIGN_KEY_BYTES];
     bool any;
+    unsigned takeovers; /* leads whose holder's lease ran out */
     int64_t next_at;   /* the earliest lead waiting for its time, and why it waits */
     char why[48];
 };
@@ -129,6 +130,7 @@ static int lease_candidate(void *data, const void *key, size_t klen, const void 
         store_mb_condition(mb, STORE_CF_LEAD, key, klen, STORE_MB_VALUE_IS, val, vlen);
         if (expired) {
             store_mb_stamp_within(mb, l->lease_until_ms + DRIFT_MARGIN_MS, 0);
+            ls->takeovers++;
         }
         store_mb_put(mb, STORE_CF_LEAD, key, klen, v, n);
         ls->items[ls->req->n] = mb;
@@ -211,6 +213,10 @@ void dialer_take_leases(struct dcampaign *dc, unsigned want)
         memcpy(dc->cursor, ls.last, sizeof dc->cursor);
     }
     dc->scan_done = req->n == 0 && from_start;
+    if (ls.takeovers > 0) {
+        LOG_I("dialer", "campaign %llu: taking over %u leads whose holder's lease expired",
+              (unsigned long long)dc->id, ls.takeovers);
+    }
     LOG_D("dialer", "campaign %llu: lease scan wanted %u, found %u (pool %u, from the start: %d)",
           (unsigned long long)dc->id, want, req->n, dc->n_pool, from_start);
     if (dc->scan_done) {

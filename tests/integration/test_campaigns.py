@@ -28,6 +28,10 @@ CARRIER_PORT = 24700
 CARRIER_RTP = "24800-24999"
 AGENTS_PORT = 24080
 AGENTS_RTP = "25000-25299"
+SIP_PORT_2 = 24062          # n2 dials too, for its own agents (agentb1..3)
+RTP_2 = "25400-25799"
+AGENTS_PORT_2 = 24082
+AGENTS_RTP_2 = "25800-25999"
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_CAMPAIGN_BUILD", "build"))
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 PASSWORD = "agent-password-"  # agents' passwords are this + their number
@@ -65,25 +69,29 @@ class CampaignTest(unittest.TestCase):
         cls.c.nodes[0].extra_args = [
             "--sip-bind", "127.0.0.1:%d" % SIP_PORT, "--rtp-ports", RTP,
             "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--rtp-timeout-ms", "4000"]
+        cls.c.nodes[1].extra_args = [
+            "--sip-bind", "127.0.0.1:%d" % SIP_PORT_2, "--rtp-ports", RTP_2,
+            "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--rtp-timeout-ms", "4000"]
         cls.c.create()
         cls.addClassCleanup(cls.cleanup)
         cls.c.start()
         leader = cls.c.wait_ready(timeout=60)
         cls.n1, cls.n2 = cls.c.nodes[0], cls.c.nodes[1]
-        # The dialing node is a follower: its commands are forwarded, and what it reads
+        # The dialing nodes are followers: their commands are forwarded, and what they read
         # back right after a result must already be applied there.
-        if leader is cls.n1:
-            s, doc = cls.n1.request("POST", "/v1/leader/transfer", {"to": 2},
+        if leader is not cls.c.nodes[2]:
+            s, doc = leader.request("POST", "/v1/leader/transfer", {"to": 3},
                                     {"Authorization": "Bearer " + cls.c.token}, timeout=15)
             assert s == 200, doc
             leader = cls.c.wait_ready(timeout=60)
-        assert leader is not cls.n1
+        assert leader is cls.c.nodes[2]
         boot = Api(cls.n1, cls.c.token)
         assert boot.call("POST", "/v1/tenants", {"id": 1, "name": "t1",
                                                  "default_country": "CN"})[0] == 201
         cls.api = {}
         users = [("admin1", "admin", "admin-password-1234")] + [
-            ("agent%d" % i, "agent", PASSWORD + str(i)) for i in range(1, N_AGENTS + 1)]
+            (prefix + str(i), "agent", PASSWORD + str(i)) for i in range(1, N_AGENTS + 1)
+            for prefix in ("agent", "agentb")]
         for name, role, password in users:
             s, doc = boot.call("POST", "/v1/users", {"username": name, "password": password,
                                                      "role": role, "tenant_id": 1})
@@ -107,9 +115,18 @@ class CampaignTest(unittest.TestCase):
                          "--listen", "127.0.0.1:%d" % AGENTS_PORT, "--count", str(N_AGENTS),
                          "--password-prefix", PASSWORD, "--talk-ms", "800-1500",
                          "--rtp-ports", AGENTS_RTP, "--log", os.path.join(cls.tmp, "agents.jsonl")])
+        cls.procs.start("agents-b", [os.path.join(BUILD, "tools/waihu-agents/waihu-agents"),
+                         "--registrar", "127.0.0.1:%d" % SIP_PORT_2,
+                         "--listen", "127.0.0.1:%d" % AGENTS_PORT_2, "--count", str(N_AGENTS),
+                         "--user-prefix", "agentb", "--password-prefix", PASSWORD,
+                         "--talk-ms", "800-1500", "--rtp-ports", AGENTS_RTP_2,
+                         "--log", os.path.join(cls.tmp, "agents-b.jsonl")])
         wait_until(lambda: all('"agent agent%d registered' % i in cls.n1_log()
                                for i in range(1, N_AGENTS + 1)), 20,
                    "every simulated agent registered on n1")
+        wait_until(lambda: all('"agent agentb%d registered' % i in cls.log_of(cls.n2)
+                               for i in range(1, N_AGENTS + 1)), 20,
+                   "the second team registered on n2")
 
     @classmethod
     def cleanup(cls):
@@ -119,9 +136,13 @@ class CampaignTest(unittest.TestCase):
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
-    def n1_log(cls):
-        with open(cls.n1.log, errors="replace") as f:
+    def log_of(cls, node):
+        with open(node.log, errors="replace") as f:
             return f.read()
+
+    @classmethod
+    def n1_log(cls):
+        return cls.log_of(cls.n1)
 
     def customers(self, tag, numbers):
         ids = {}
@@ -144,8 +165,11 @@ class CampaignTest(unittest.TestCase):
         return doc
 
     def finished(self, cid, total):
-        p = self.progress(cid)["progress"]["leads"]
-        return p["done"] == total
+        s, doc = self.admin.call("GET", "/v1/campaigns/" + cid)
+        if s == 503:  # a node just died: no leader for a moment
+            return False
+        self.assertEqual(s, 200, doc)
+        return doc["progress"]["leads"]["done"] == total
 
     def check_carrier(self, numbers, max_attempts):
         """The carrier's view: numbers dialed within limits, never two calls at once."""
@@ -243,6 +267,34 @@ class CampaignTest(unittest.TestCase):
         # until enough live answers make room for an abandon.
         calls = self.progress(cid)["progress"]["calls"]
         self.assertLessEqual(calls["abandon_rate"], 0.03, calls)
+
+    def test_dialing_node_killed_loses_no_lead_and_double_dials_none(self):
+        numbers = ["+861380003%04d" % i for i in range(30)]
+        self.customers("kill", numbers)
+        digits = {n.lstrip("+") for n in numbers}
+        agents = ["agent%d" % i for i in range(1, N_AGENTS + 1)] + \
+                 ["agentb%d" % i for i in range(1, N_AGENTS + 1)]
+        camp = self.campaign({"name": "two nodes", "mode": "progressive", "filter": "tag:kill",
+                              "agents": agents, "window": {"start": "00:00", "end": "24:00"},
+                              "max_attempts": 2, "retry_after_s": 1, "wrap_s": 0})
+        cid = camp["id"]
+
+        def n2_attempts():
+            nodes = self.progress(cid)["progress"]["nodes"]
+            return sum(n["attempts"] for n in nodes if n["node"] == "2")
+        wait_until(lambda: n2_attempts() >= 2, 60, "n2 dialing the campaign too")
+        self.c.nodes[1].kill()  # SIGKILL: its leases are left to expire
+        try:
+            # Leads n2 held are taken over by n1 once their leases (and the drift margin)
+            # ran out on the leader's clock; nothing is lost.
+            wait_until(lambda: self.finished(cid, len(numbers)), 240,
+                       "every lead done after n2 died")
+            invites = self.check_carrier(digits, 2)  # never two calls to a number at once
+            self.assertEqual({e["number"].lstrip("+") for e in invites}, digits)
+            self.assertIn("leads whose holder's lease expired", self.n1_log())
+        finally:
+            self.c.nodes[1].start()
+            self.c.wait_ready(timeout=60)
 
     def test_bad_campaigns_are_refused_with_reasons(self):
         for body, field in (({"name": "x", "mode": "robocall", "agents": ["agent1"]}, "mode"),
