@@ -17,7 +17,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
-from localcluster import Cluster  # noqa: E402
+from localcluster import Api, Cluster  # noqa: E402
 from sipkit import Procs  # noqa: E402
 from sipkit import wait_until as _wait_until  # noqa: E402
 
@@ -41,15 +41,6 @@ PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave 
 
 def wait_until(pred, timeout, what):
     return _wait_until(pred, timeout, what, SLOW)
-
-
-class Api:
-    def __init__(self, node, token):
-        self.node, self.token = node, token
-
-    def call(self, method, path, body=None):
-        return self.node.request(method, path, body, {"Authorization": "Bearer " + self.token},
-                                 timeout=10)
 
 
 def carrier_log(path):

@@ -18,7 +18,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
 sys.path.insert(0, HERE)
 from sipkit import baresip_conf, speech  # noqa: E402
-from demo_common import import_customers, request, setup_tenant, stop_all, wait_until  # noqa: E402,E501
+from sipkit import Procs  # noqa: E402
+from demo_common import import_customers, request, setup_tenant, wait_until  # noqa: E402,E501
 SCENARIO = os.path.join(ROOT, "tests", "integration", "bridge", "uas_talk.xml")
 AGENT_PASSWORD = "demo-agent-1234"
 
@@ -36,7 +37,7 @@ def main():
     import_customers(args.dir, api, admin)
 
     tmp = tempfile.mkdtemp(prefix="waihu-demo-")
-    procs = []
+    procs = Procs(tmp)
     try:
         customer = speech(tmp, "customer", "Hello? Yes, speaking. What is this about?", "slt")
         agent = speech(tmp, "agent", "Good morning, this is Waihu calling about your order.",
@@ -46,14 +47,13 @@ def main():
         agent_wav = os.path.join(tmp, "agent-short.wav")
         subprocess.run(["sox", agent, agent_wav, "pad", "0.5", "1"], check=True)
         host, port = args.carrier.split(":")
-        procs.append(subprocess.Popen(
-            ["sipp", "-sf", SCENARIO, "-i", host, "-p", port, "-mi", host, "-mp", "5100",
-             "-m", str(args.calls), "-nostdin", "-timeout", "300"], cwd=tmp,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.start("sipp", ["sipp", "-sf", SCENARIO, "-i", host, "-p", port, "-mi", host,
+                             "-mp", "5100", "-m", str(args.calls), "-nostdin", "-timeout", "300"],
+                    stdout=subprocess.DEVNULL)
         conf = baresip_conf(os.path.join(tmp, "baresip"), 5080, agent_wav, "21000-21099",
                             "agent1", args.sip, AGENT_PASSWORD)
-        procs.append(subprocess.Popen(["baresip", "-f", conf], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
+        procs.start("baresip", ["baresip", "-f", conf], stdout=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL)
         log = os.path.join(args.dir, "n1", "waihud.log")
         wait_until(lambda: '"agent agent1 registered' in open(log, errors="replace").read(), 20,
                    "agent1's softphone to register")
@@ -85,7 +85,7 @@ def main():
         print("\ndemo: recordings (encrypted) under %s; GET /v1/calls lists the records"
               % os.path.join(args.dir, "recordings"), flush=True)
     finally:
-        stop_all(procs)
+        procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

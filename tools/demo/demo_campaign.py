@@ -14,7 +14,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from demo_common import ROOT, import_customers, request, setup_tenant, stop_all, wait_until  # noqa: E402,E501
+from demo_common import ROOT, import_customers, request, setup_tenant, wait_until  # noqa: E402,E501
+from sipkit import Procs  # noqa: E402
 
 AGENT_PASSWORD = "demo-agent-pw-"  # + the agent's number (waihu-agents --password-prefix)
 
@@ -41,19 +42,17 @@ def main():
         json.dump({"stats": {"answer": 0.35, "busy": 0.15, "no-answer": 0.4, "unreachable": 0.1},
                    "ring_ms": {"dist": "uniform", "min_ms": 2000, "max_ms": 9000},
                    "talk_ms": {"dist": "uniform", "min_ms": 5000, "max_ms": 20000}}, f)
-    procs = []
+    procs = Procs(work)  # their stderr goes to work/NAME.err
     try:
-        procs.append(subprocess.Popen(
-            [os.path.join(args.build, "tools/waihu-carrier/waihu-carrier"), "--listen",
-             args.carrier, "--rules", rules, "--log", os.path.join(work, "carrier.jsonl"),
-             "--rtp-ports", "21100-21499"], stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(work, "carrier.err"), "w")))
-        procs.append(subprocess.Popen(
-            [os.path.join(args.build, "tools/waihu-agents/waihu-agents"), "--registrar", args.sip,
-             "--listen", "127.0.0.1:5080", "--count", str(args.agents), "--password-prefix",
-             AGENT_PASSWORD, "--talk-ms", "60000-90000", "--rtp-ports", "21500-21899",
-             "--log", os.path.join(work, "agents.jsonl")], stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(work, "agents.err"), "w")))
+        procs.start("carrier", [
+            os.path.join(args.build, "tools/waihu-carrier/waihu-carrier"), "--listen",
+            args.carrier, "--rules", rules, "--log", os.path.join(work, "carrier.jsonl"),
+            "--rtp-ports", "21100-21499"], stdout=subprocess.DEVNULL)
+        procs.start("agents", [
+            os.path.join(args.build, "tools/waihu-agents/waihu-agents"), "--registrar", args.sip,
+            "--listen", "127.0.0.1:5080", "--count", str(args.agents), "--password-prefix",
+            AGENT_PASSWORD, "--talk-ms", "60000-90000", "--rtp-ports", "21500-21899",
+            "--log", os.path.join(work, "agents.jsonl")], stdout=subprocess.DEVNULL)
         log = os.path.join(args.dir, "n1", "waihud.log")
         wait_until(lambda: all('"agent %s registered' % a in open(log, errors="replace").read()
                                for a, _ in agents), 30, "the agents' softphones to register")
@@ -96,7 +95,7 @@ def main():
         print("demo: GET /v1/campaigns/%s and GET /v1/calls show it; the carrier's log is %s"
               % (cid, os.path.join(work, "carrier.jsonl")))
     finally:
-        stop_all(procs)
+        procs.stop_all()
     return 0
 
 

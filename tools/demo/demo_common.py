@@ -4,10 +4,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
+from sipkit import wait_until as _wait_until  # noqa: E402
 ADMIN_PASSWORD = "demo-admin-1234"
 
 
@@ -25,13 +26,10 @@ def request(api, method, path, body=None, token=None, timeout=30):
 
 
 def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit("demo: timed out waiting for " + what)
+    try:
+        return _wait_until(pred, timeout, what, step=0.1)
+    except AssertionError as e:
+        raise SystemExit("demo: %s" % e)
 
 
 def setup_tenant(run_dir, api, agents):
@@ -71,12 +69,3 @@ def import_customers(run_dir, api, admin, rows=200):
           % (job["rows_ok"], job["rows_failed"], job["duplicates"], csv), flush=True)
     return job
 
-
-def stop_all(procs):
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()

@@ -132,6 +132,17 @@ class Node:
             return None
 
 
+class Api:
+    """A logged-in user (bearer token) talking to one node."""
+
+    def __init__(self, node, token):
+        self.node, self.token = node, token
+
+    def call(self, method, path, body=None):
+        return self.node.request(method, path, body, {"Authorization": "Bearer " + self.token},
+                                 timeout=10)
+
+
 class Cluster:
     def __init__(self, dir, n=3, dcs=None, binary=None, port_base=0,
                  election_timeout_ms=300, heartbeat_timeout_ms=50,
