@@ -307,6 +307,13 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
                                         dc->tally.abandoned},
                               .window = {dc->tally.answered + dc->tally.abandoned,
                                          dc->tally.abandoned}};
+    /* An exhausted trunk holds dialing back instead of spending attempts on failed dials. */
+    uint32_t headroom = telephony_headroom(d->t);
+    if (headroom == 0) {
+        dialer_set_reason(dc, "no trunk channel free (every trunk busy, down or at its CPS limit)");
+        return;
+    }
+    in.max_launch = headroom == UINT32_MAX ? 0 : headroom;
     struct pacing_decision dec;
     pacing_decide(&dc->pacing, &in, &dec);
     /* The hard backstop of the abandon cap, whatever pacing predicts (campaign.h). */

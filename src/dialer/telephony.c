@@ -286,3 +286,8 @@ void telephony_stats(struct telephony *t, struct bridge_stats *out)
 {
     bridge_stats(t->bridge, out);
 }
+
+uint32_t telephony_headroom(struct telephony *t)
+{
+    return t->trunks != NULL ? trunk_set_headroom(t->trunks, (int64_t)clock_now_ms()) : UINT32_MAX;
+}

@@ -67,6 +67,10 @@ int telephony_dial(struct telephony *t, const char *e164, const char *agent, con
                    uint64_t *call_id);
 int telephony_hangup(struct telephony *t, uint64_t call_id);
 
+/* New calls the node's trunks could take now (free channels within CPS budgets), or
+ * UINT32_MAX with a single trunk target (no limits known). The dialer paces by it. */
+uint32_t telephony_headroom(struct telephony *t);
+
 struct bridge_stats;
 void telephony_stats(struct telephony *t, struct bridge_stats *out);
 

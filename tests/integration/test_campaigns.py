@@ -36,6 +36,7 @@ BUILD = os.path.join(ROOT, os.environ.get("WAIHU_CAMPAIGN_BUILD", "build"))
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 PASSWORD = "agent-password-"  # agents' passwords are this + their number
 N_AGENTS = 3
+TRUNK_CHANNELS = 2  # n1's trunk
 PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave this late
 
 
@@ -57,9 +58,15 @@ class CampaignTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="waihu-campaign-")
         cls.procs = Procs(cls.tmp)
         cls.c = Cluster(os.path.join(cls.tmp, "cluster"), 3, port_base=PORT_BASE)
+        # n1's trunk has 2 channels for its 3 agents: the dialer must wait for a free one.
+        trunks = os.path.join(cls.tmp, "trunks.json")
+        with open(trunks, "w") as f:
+            json.dump({"trunks": [{"name": "carrier", "target": "127.0.0.1:%d" % CARRIER_PORT,
+                                   "channels": TRUNK_CHANNELS, "cps": 10,
+                                   "caller_ids": ["+861012345678"]}]}, f)
         cls.c.nodes[0].extra_args = [
             "--sip-bind", "127.0.0.1:%d" % SIP_PORT, "--rtp-ports", RTP,
-            "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--rtp-timeout-ms", "4000"]
+            "--trunks-file", trunks, "--rtp-timeout-ms", "4000"]
         cls.c.nodes[1].extra_args = [
             "--sip-bind", "127.0.0.1:%d" % SIP_PORT_2, "--rtp-ports", RTP_2,
             "--trunk", "127.0.0.1:%d" % CARRIER_PORT, "--rtp-timeout-ms", "4000"]
@@ -178,6 +185,19 @@ class CampaignTest(unittest.TestCase):
                 self.assertGreaterEqual(s2, e1, "number %s dialed twice at once" % number)
         return invites
 
+    def max_concurrent(self, numbers):
+        """Most calls to these numbers the carrier had up at once."""
+        log = carrier_log(self.carrier_log)
+        mine = {e["call_id"] for e in log if e["ev"] == "invite" and
+                e["number"].lstrip("+") in numbers}
+        edges = sorted((e["ts_ms"], 1 if e["ev"] == "invite" else -1) for e in log
+                       if e.get("call_id") in mine and e["ev"] in ("invite", "end"))
+        up = most = 0
+        for _, d in edges:  # an end sorts before an invite of the same millisecond
+            up += d
+            most = max(most, up)
+        return most
+
     def calls_of(self, cid):
         s, doc = self.admin.call("GET", "/v1/calls?limit=200")
         self.assertEqual(s, 200, doc)
@@ -204,6 +224,10 @@ class CampaignTest(unittest.TestCase):
         wait_until(lambda: len(self.calls_of(cid)) == len(invites), 20, "a CDR per call")
         results = [c["result"] for c in self.calls_of(cid)]
         self.assertIn("answered", results)
+        # Three agents, two trunk channels: never more than two calls, and no lead spent
+        # on a dial the trunk could not take.
+        self.assertLessEqual(self.max_concurrent(digits), TRUNK_CHANNELS)
+        self.assertNotIn("carrier-failure", results)
         self.assertNotIn("abandoned", results)  # progressive never abandons
         p = self.progress(cid, self.n2)["progress"]
         self.assertEqual(p["calls"]["attempts"], len(invites))
