@@ -25,8 +25,32 @@ enum policy_kind {
     POL_MATCHED = POL_COUNT, /* predictive with its cap lowered to vicidial's abandon rate */
 };
 
+/* A duration law of a custom scenario (pacing_sim --scenario), in ms: the laws
+ * waihu-carrier draws from, plus the lognormal of the built-in world. */
+enum sim_dist_kind { SIM_DIST_FIXED = 0, SIM_DIST_UNIFORM, SIM_DIST_NORMAL, SIM_DIST_EXP,
+                     SIM_DIST_LOGNORMAL };
+
+struct sim_dist {
+    enum sim_dist_kind kind;
+    double a_ms, b_ms;     /* fixed: a; uniform: [a, b]; normal: mean a, sd b; exp: mean a;
+                              lognormal: mean a, shape b (not ms) */
+    double min_ms, max_ms; /* clamp */
+};
+
+/* The world of a custom scenario; NULL in struct scenario means the built-in one. */
+struct sim_custom {
+    struct sim_dist ring;   /* launch -> answer, and launch -> end of calls that ring out */
+    double ring_out;        /* share of unanswered calls that ring out; the rest fail at once */
+    struct sim_dist talk;
+    struct sim_dist detect; /* answer -> AMD verdict (humans and machines) */
+    uint32_t grace_ms;      /* how long a live answer waits for an agent */
+    uint32_t tick_ms;       /* the dialer's decision period */
+    int abandon_guard;      /* predictive launches pass the live dialer's campaign_abandon_guard */
+};
+
 struct scenario {
     const char *name;
+    const struct sim_custom *custom; /* NULL: the built-in world below */
     uint32_t agents;
     double answer_rate;    /* P(answered by someone or something) per dial */
     double machine_rate;   /* share of answered calls that are machines (AMD catches them) */
@@ -59,6 +83,16 @@ struct run_stats {
 void sim_run(const struct scenario *sc, enum policy_kind policy, double cap, struct run_stats *out);
 
 const char *sim_policy_name(enum policy_kind p);
+
+/* Parses "key=value,..." (pacing_sim --scenario; keys in sim_scenario.c) into sc and
+ * cu; sc->custom points to cu and sc->name into spec's copy in name_buf. Returns 0, or
+ * -1 with the reason in err. */
+int sim_scenario_parse(const char *spec, struct scenario *sc, struct sim_custom *cu,
+                       char *name_buf, size_t name_len, char *err, size_t err_len);
+/* One line describing a custom scenario's world. */
+void sim_scenario_describe(const struct scenario *sc, char *buf, size_t len);
+/* Draws from d with the simulator's generator state s. */
+double sim_dist_draw(const struct sim_dist *d, uint64_t *s);
 
 /* Fixed dial ratio and VICIdial-style settings used by the baselines. */
 #define SIM_FIXED_RATIO 2.0

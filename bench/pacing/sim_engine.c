@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "sim_world.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -34,6 +35,29 @@ static double lognormal(uint64_t *s, double mean, double sigma)
     return exp(log(mean) - sigma * sigma / 2 + sigma * gauss(s));
 }
 
+double sim_dist_draw(const struct sim_dist *d, uint64_t *s)
+{
+    double v;
+    switch (d->kind) {
+    case SIM_DIST_UNIFORM: v = d->a_ms + (d->b_ms - d->a_ms) * unif(s); break;
+    case SIM_DIST_NORMAL: v = d->a_ms + d->b_ms * gauss(s); break;
+    case SIM_DIST_EXP: v = -d->a_ms * log(unif(s)); break;
+    case SIM_DIST_LOGNORMAL: v = lognormal(s, d->a_ms, d->b_ms); break;
+    default: v = d->a_ms;
+    }
+    return fmin(fmax(v, fmax(d->min_ms, 0)), d->max_ms);
+}
+
+/* A custom world redraws what it defines, after the built-in draws: the built-in
+ * scenarios keep their exact random sequences. */
+static void custom_draw(const struct sim_custom *cu, uint64_t *s, struct lead *out)
+{
+    out->ring_ms = (uint32_t)sim_dist_draw(&cu->ring, s);
+    out->noans_ms = unif(s) < cu->ring_out ? (uint32_t)sim_dist_draw(&cu->ring, s) : 0;
+    out->detect_ms = (uint32_t)sim_dist_draw(&cu->detect, s);
+    out->talk_ms = (uint32_t)sim_dist_draw(&cu->talk, s);
+}
+
 void lead_draw(const struct scenario *sc, uint64_t index, struct lead *out)
 {
     uint64_t s = sc->seed * 0xD1B54A32D192ED03ULL + index * 0x9E3779B97F4A7C15ULL;
@@ -50,6 +74,8 @@ void lead_draw(const struct scenario *sc, uint64_t index, struct lead *out)
     out->detect_ms = out->machine ? (uint32_t)(2500 + 2000 * d) : (uint32_t)(600 + 1400 * d);
     out->talk_ms = (uint32_t)fmax(5000, lognormal(&s, sc->talk_mean_s * 1000, sc->talk_sigma));
     out->wrap_ms = (uint32_t)((sc->wrap_lo_s + unif(&s) * (sc->wrap_hi_s - sc->wrap_lo_s)) * 1000);
+    if (sc->custom)
+        custom_draw(sc->custom, &s, out);
 }
 
 double world_answer_rate(const struct world *w, int64_t t_ms)
@@ -59,6 +85,16 @@ double world_answer_rate(const struct world *w, int64_t t_ms)
     if (t >= (int64_t)sc->drop_from_s * 1000 && t < (int64_t)sc->drop_to_s * 1000)
         return sc->answer_rate * sc->drop_factor;
     return sc->answer_rate;
+}
+
+static int64_t tick_ms(const struct world *w)
+{
+    return w->sc->custom ? w->sc->custom->tick_ms : TICK_MS;
+}
+
+static int64_t grace_ms(const struct world *w)
+{
+    return w->sc->custom ? w->sc->custom->grace_ms : GRACE_MS;
 }
 
 int64_t world_shift_end(const struct world *w)
@@ -246,6 +282,9 @@ static uint32_t module_decide(struct world *w)
     struct pacing_decision d;
     if (pacing_decide(&w->pacing, &in, &d) != 0)
         abort();
+    if (w->sc->custom && w->sc->custom->abandon_guard && w->policy == POL_PREDICTIVE)
+        d.launch = campaign_abandon_guard(d.launch, w->n_inflight, w->rq_len, w->today->live,
+                                          w->today->abandoned, w->pacing.cfg.abandon_cap);
     if (w->policy == POL_PREDICTIVE) {
         w->theta_sum += d.threshold;
         w->target_sum += d.target_rate;
@@ -291,8 +330,8 @@ static enum trigger handle(struct world *w, const struct ev *e)
     struct agent *ag;
     switch (e->type) {
     case EV_TICK:
-        if (e->t_ms + TICK_MS < world_shift_end(w))
-            push(w, e->t_ms + TICK_MS, EV_TICK, 0, 0);
+        if (e->t_ms + tick_ms(w) < world_shift_end(w))
+            push(w, e->t_ms + tick_ms(w), EV_TICK, 0, 0);
         return TRIG_TICK;
     case EV_LAUNCH:
         if (w->now_ms < world_shift_end(w))
@@ -329,7 +368,7 @@ static enum trigger handle(struct world *w, const struct ev *e)
         w->wq_len++;
         if (w->wq_len >= w->wq_cap)
             abort();
-        push(w, w->now_ms + GRACE_MS, EV_WAIT_TIMEOUT, e->arg, c->gen);
+        push(w, w->now_ms + grace_ms(w), EV_WAIT_TIMEOUT, e->arg, c->gen);
         return TRIG_NONE;
     case EV_WAIT_TIMEOUT:
         c = &w->calls[e->arg];

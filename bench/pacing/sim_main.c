@@ -3,7 +3,10 @@
  * abandon rates (per day, worst day, over the whole run).
  *
  *   pacing_sim [--shard i/n] [--only NAME] [--days N] [--days-500 N] [--quiet]
+ *   pacing_sim --scenario key=value,... [--quiet]
  *
+ * --scenario runs one custom scenario instead of the built-in ones (keys in
+ * sim_scenario.c), e.g. the world of a live run (bench/campaign_live).
  * Lines starting with ROW and DAYS are for scripts (bench/pacing/run.sh). */
 #include <math.h>
 #include <stdio.h>
@@ -85,7 +88,7 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
     uint32_t shard = 0, shards = 1, days = 30, days_500 = 2;
-    const char *only = NULL;
+    const char *only = NULL, *spec = NULL;
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
@@ -102,9 +105,12 @@ int main(int argc, char **argv)
             days_500 = (uint32_t)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
+            spec = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--shard i/n] [--only NAME] [--days N] [--days-500 N] [--quiet]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--shard i/n] [--only NAME] [--days N] [--days-500 N] [--quiet]\n"
+                            "       %s --scenario key=value,... [--quiet]\n",
+                    argv[0], argv[0]);
             return 2;
         }
     }
@@ -113,9 +119,23 @@ int main(int argc, char **argv)
         return 2;
     }
     struct scenario sc[MAX_SCEN];
-    uint32_t n = make_scenarios(sc, days, days_500);
-    uint32_t shard_of[MAX_SCEN];
-    assign_shards(sc, n, shards, shard_of);
+    struct sim_custom custom;
+    static char custom_name[32];
+    uint32_t n, shard_of[MAX_SCEN] = {0};
+    if (spec) {
+        char err[160];
+        if (sim_scenario_parse(spec, &sc[0], &custom, custom_name, sizeof custom_name, err,
+                               sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 2;
+        }
+        n = 1;
+        shard = 0;
+        only = NULL;
+    } else {
+        n = make_scenarios(sc, days, days_500);
+        assign_shards(sc, n, shards, shard_of);
+    }
     for (uint32_t s = 0; s < n; s++) {
         if (only && strcmp(only, sc[s].name))
             continue;
@@ -139,12 +159,18 @@ int main(int argc, char **argv)
             tp[POL_MATCHED] = now_s() - t1;
             np = POL_COUNT + 1;
         }
-        if (!quiet) {
+        if (!quiet && sc[s].custom) {
+            char what[512];
+            sim_scenario_describe(&sc[s], what, sizeof what);
+            printf("\n== %s: %s\n", sc[s].name, what);
+        } else if (!quiet) {
             printf("\n== %s: %u agents, answer %.0f%% (x%.1f from %uh to %uh), machines %.0f%% of answers, "
                    "talk lognormal mean %.0f s, wrap %.0f-%.0f s, %u days x %u h\n",
                    sc[s].name, sc[s].agents, sc[s].answer_rate * 100, sc[s].drop_factor,
                    sc[s].drop_from_s / 3600, sc[s].drop_to_s / 3600, sc[s].machine_rate * 100,
                    sc[s].talk_mean_s, sc[s].wrap_lo_s, sc[s].wrap_hi_s, sc[s].days, sc[s].shift_s / 3600);
+        }
+        if (!quiet) {
             printf("%-12s %9s %7s %9s %9s %10s %10s %10s\n", "policy", "occupancy", "idle%", "calls/ah",
                    "conn/ah", "aband.all", "aband.max", "aband.mean");
         }
