@@ -419,7 +419,6 @@ static int see_campaign(void *data, const void *key, size_t klen, const void *va
             if (t != NULL) {
                 dc->tally = *t;
                 dc->tally.reason = NULL;
-                t->reason = NULL;
                 campaign_tally__free_unpacked(t, NULL);
             }
             free(traw);

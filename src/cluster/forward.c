@@ -322,7 +322,7 @@ static void client_frame(struct fconn *f, int type, uint64_t id, const uint8_t *
     }
     if (type == F_RESULT && (n == 32 || n == 40 || n == 48 || n == 56) && pd->type == F_SUBMIT) {
         int status = (int)(int64_t)be64_get(p);
-        uint64_t counts = n == 48 ? be64_get(p + 40) : 0;
+        uint64_t counts = n >= 48 ? be64_get(p + 40) : 0;
         struct store_result r = {.code = (int)(int64_t)be64_get(p + 24),
                                  .version = be64_get(p + 8),
                                  .current_version = be64_get(p + 16),
