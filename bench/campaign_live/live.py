@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "localcluster"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "demo"))
 from localcluster import Cluster  # noqa: E402
 from sipkit import Procs, udp_port_busy  # noqa: E402
-from demo_common import import_customers, request, setup_tenant, wait_until  # noqa: E402
+from demo_common import agents_ready, import_customers, request, setup_tenant, wait_until  # noqa: E402,E501
 from figures import live_figures, sim_means  # noqa: E402
 
 # Ports (127.0.0.1): raft 26001-3, api 27001-3, forward 28001-3 (localcluster adds
@@ -183,6 +183,7 @@ def main():
         import_customers(cluster.dir, api, admin, rows=args.customers)
         start_sims(procs, work, args.build, n, args.seed)
         wait_until(lambda: all_registered(cluster, n), 60, "every agent registered")
+        agents_ready(api, admin, agents)
         final, t0, t1 = run_campaign(cluster, procs, api, admin, agents, args.minutes)
     finally:
         procs.stop_all()

@@ -193,7 +193,8 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_users(a, req, method, path) || api_route_export(a, req, method, path) ||
         api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
-        api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path)) {
+        api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
+        api_route_agents(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -226,7 +227,8 @@ static void handle(void *data, struct http_request *req)
         api_error(a, req, 503, "unavailable", NULL, "node is fenced (failover drill)");
         return;
     }
-    if (api_route_health(a, req, method, path) || api_route_login(a, req, method, path)) {
+    if (api_route_health(a, req, method, path) || api_route_login(a, req, method, path) ||
+        api_route_web(a, req, method, path)) {
         return;
     }
     int rv = api_authenticate(a, req, false);
@@ -261,6 +263,9 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     if (conf->import_dir != NULL) {
         snprintf(a->import_dir, sizeof a->import_dir, "%s", conf->import_dir);
     }
+    if (conf->web_dir != NULL) {
+        snprintf(a->web_dir, sizeof a->web_dir, "%s", conf->web_dir);
+    }
     int rv = api_auth_init(a, conf, errmsg);
     if (rv != 0) {
         api_auth_close(a);
@@ -275,6 +280,11 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     }
     api_cview_start(a);
     api_keys_start(a);
+    api_seat_start(a);
+    char why[256];
+    if (api_stream_start(a, why) != 0) {
+        LOG_E("api", "%s: the console gets no live updates from this node", why);
+    }
     *out = a;
     return 0;
 }
@@ -283,6 +293,7 @@ void api_attach_telephony(struct api *a, struct telephony *t)
 {
     api_calls_attach(a, t);
     api_dialer_start(a, t);
+    api_seat_attach(a, t);
 }
 
 int api_recording_key(struct api *a, uint8_t out[32])
@@ -311,6 +322,8 @@ static void http_stopped(void *data)
     api_keys_stop(s->a);
     api_dialer_stop(s->a);
     api_calls_stop(s->a);
+    api_stream_stop(s->a);
+    api_seat_stop(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

@@ -23,6 +23,9 @@ struct api_config {
     /* Directory whose CSV files POST /v1/imports may read (by plain file name); "" = no
      * imports. */
     const char *import_dir;
+    /* Directory of the web console's files, served at / and /console/ (docs/console.md);
+     * "" or NULL = no console. */
+    const char *web_dir;
 };
 
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */

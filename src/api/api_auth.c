@@ -173,6 +173,18 @@ static int check_token(struct api *a, const char *token, char *rl_key)
     return ok;
 }
 
+int api_token_principal(struct api *a, const char *token, struct auth_principal *out)
+{
+    struct auth_principal saved = a->who;
+    char rl_key[64];
+    int rv = check_token(a, token, rl_key);
+    if (rv == 1) {
+        *out = a->who;
+    }
+    a->who = saved;
+    return rv;
+}
+
 static const char *bearer(struct http_request *req)
 {
     const char *h = http_request_header(req, "Authorization");

@@ -145,6 +145,7 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
 {
     (void)b;
     struct api_calls *k = data;
+    api_seat_on_cdr(k->a, cdr); /* the agent's state follows the call */
     struct pending_call **pp = &k->pending;
     while (*pp != NULL && (*pp)->id != cdr->id) {
         pp = &(*pp)->next;
@@ -219,6 +220,8 @@ static void committed(void *data, int status, const struct store_result *r)
     snprintf(pc->e164, sizeof pc->e164, "%s", p->e164);
     pc->next = k->pending;
     k->pending = pc;
+    /* A call the agent places: wrap-up lasts until its disposition. */
+    api_seat_call_placed(a, pc->id, pc->tenant_id, pc->agent, 0, pc->customer_id, 0);
     char id[48];
     snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)k->node_id,
              (unsigned long long)pc->id);

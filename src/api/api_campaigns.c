@@ -300,7 +300,8 @@ static bool parse_campaign(struct create *cr)
     char zone[CAMPAIGN_ZONE_MAX] = "";
     int32_t off;
     what = name == NULL || name[0] == '\0' || strlen(name) > NAME_MAX_BYTES ? "name"
-           : mode == NULL || (strcmp(mode, "predictive") != 0 && strcmp(mode, "progressive") != 0)
+           : mode == NULL || (strcmp(mode, "predictive") != 0 && strcmp(mode, "progressive") != 0 &&
+                              strcmp(mode, "preview") != 0)
                ? "mode"
            : !json_is_array(agents) || json_array_size(agents) == 0 ||
                    json_array_size(agents) > AGENTS_MAX
@@ -323,7 +324,8 @@ static bool parse_campaign(struct create *cr)
                                                                      : NULL;
     if (what != NULL) {
         api_error(a, cr->req, 400, "invalid", what,
-                  "expected name, mode (predictive|progressive), agents (a non-empty list), "
+                  "expected name, mode (predictive|progressive|preview), agents (a non-empty "
+                  "list), "
                   "optional window {\"start\":\"09:00\",\"end\":\"21:00\"} with start < end, "
                   "timezone (IANA), abandon_cap (0..0.05), start (boolean), filter");
         return false;
@@ -451,6 +453,17 @@ static int add_tally(void *data, const void *key, size_t klen, const void *val, 
                                               ct->reason));
     campaign_tally__free_unpacked(ct, NULL);
     return 0;
+}
+
+void campaign_tally_sum(struct api *a, uint64_t campaign, CampaignTally *sum)
+{
+    struct tallies t = {.nodes = json_array()};
+    uint8_t prefix[9];
+    prefix[0] = 's';
+    be64_put(prefix + 1, campaign);
+    store_scan(a->store, STORE_CF_LEAD, prefix, sizeof prefix, NULL, 0, add_tally, &t);
+    json_decref(t.nodes);
+    *sum = t.sum;
 }
 
 static json_t *progress_json(struct api *a, const Campaign *c)

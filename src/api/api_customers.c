@@ -92,7 +92,8 @@ static CustomerRecord *load(struct creq *c, void **raw, size_t *raw_len)
         return NULL;
     }
     CustomerRecord *r = customer_record_decode(v, len);
-    if (r == NULL || !auth_may_touch(&c->who, r->tenant_id, r->department, r->owner)) {
+    if (r == NULL || (!auth_may_touch(&c->who, r->tenant_id, r->department, r->owner) &&
+                      !api_seat_works_on(c->a, &c->who, r->tenant_id, r->id))) {
         customer_record_free(r);
         free(v);
         return NULL;

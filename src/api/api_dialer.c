@@ -45,6 +45,13 @@ void dialer_set_reason(struct dcampaign *dc, const char *fmt, ...)
     }
 }
 
+/* States in which an agent counts for pacing: taking calls or busy with one. */
+static bool seat_working(const char *state)
+{
+    return strcmp(state, "ready") == 0 || strcmp(state, "reserved") == 0 ||
+           strcmp(state, "on_call") == 0 || strcmp(state, "wrap_up") == 0;
+}
+
 static struct dagent *agent_named(struct dcampaign *dc, const char *name)
 {
     for (size_t i = 0; i < dc->n_agents; i++) {
@@ -82,6 +89,7 @@ static const char *pick_agent(uint64_t call_id, void *data)
     for (size_t i = 0; i < dc->n_agents; i++) {
         struct dagent *ag = &dc->agents[i];
         if (!ag->busy && ag->free_at <= now && telephony_agent_registered(d->t, ag->name) &&
+            api_seat_available(d->a, ag->name) &&
             (best == NULL || ag->idle_since < best->idle_since)) {
             best = ag; /* the longest idle */
         }
@@ -91,6 +99,9 @@ static const char *pick_agent(uint64_t call_id, void *data)
     }
     best->busy = true;
     snprintf(call->agent, sizeof call->agent, "%s", best->name);
+    /* Wrap-up 0 in a campaign means none: the agent is ready again at once. */
+    api_seat_call_placed(d->a, call_id, dc->tenant, best->name, dc->id, call->customer,
+                         dc->c->wrap_s > 0 ? (int32_t)dc->c->wrap_s : -1);
     return best->name;
 }
 
@@ -272,15 +283,31 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
             i++;
         }
     }
+    if (strcmp(dc->c->mode, "preview") == 0) { /* agents dial, one lead at a time */
+        unsigned here = 0;
+        for (size_t i = 0; i < dc->n_agents; i++) {
+            const AgentState *st = api_seat_get(d->a, dc->agents[i].name);
+            here += telephony_agent_registered(d->t, dc->agents[i].name) && st != NULL &&
+                    seat_working(st->state);
+        }
+        dialer_preview_run(d, dc, here);
+        return;
+    }
     struct pacing_agent agents[AGENTS_MAX];
     unsigned n_agents = 0, ready = 0;
     for (size_t i = 0; i < dc->n_agents && n_agents < AGENTS_MAX; i++) {
         struct dagent *ag = &dc->agents[i];
-        if (!telephony_agent_registered(d->t, ag->name)) {
-            continue;
+        const AgentState *st = api_seat_get(d->a, ag->name);
+        if (!telephony_agent_registered(d->t, ag->name) || st == NULL ||
+            !seat_working(st->state)) {
+            continue; /* not here, logged out, on a break or not ready yet */
         }
         struct pacing_agent *pa = &agents[n_agents++];
-        if (ag->busy) {
+        if (!ag->busy && !api_seat_available(d->a, ag->name) && ag->free_at <= now) {
+            /* busy with another campaign's call: talking, as far as pacing can tell */
+            pa->state = PACING_AGENT_TALK;
+            pa->elapsed_ms = 0;
+        } else if (ag->busy) {
             pa->state = PACING_AGENT_TALK;
             pa->elapsed_ms = 0;
         } else if (ag->free_at > now) {
@@ -293,7 +320,7 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
         }
     }
     if (n_agents == 0) {
-        dialer_set_reason(dc, "no agent of the campaign is registered on this node");
+        dialer_set_reason(dc, "no agent of the campaign is registered and ready on this node");
         return;
     }
     struct pacing_call calls[256];
@@ -340,7 +367,7 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
     dialer_set_reason(dc, "%s", "");
     for (unsigned i = 0; i < launch && dc->n_pool > 0; i++) {
         struct dlead dl = dc->pool[--dc->n_pool];
-        dialer_attempt(dc, &dl);
+        dialer_attempt(dc, &dl, NULL);
     }
 }
 
@@ -453,6 +480,7 @@ static void tick(uv_timer_t *timer)
     }
     store_scan(d->a->store, STORE_CF_CAMPAIGN, "c", 1, NULL, 0, see_campaign, d);
     renew_dial_leases(d);
+    dialer_preview_expire(d);
     for (struct dcampaign *dc = d->campaigns; dc != NULL; dc = dc->next) {
         bool running = dc->seen && strcmp(dc->c->state, "running") == 0;
         if (!running) {
@@ -485,6 +513,11 @@ void api_dialer_start(struct api *a, struct telephony *t)
 
 static void dialer_free(struct api_dialer *d)
 {
+    while (d->offers != NULL) {
+        struct doffer *next = d->offers->next;
+        free(d->offers);
+        d->offers = next;
+    }
     while (d->campaigns != NULL) {
         struct dcampaign *next = d->campaigns->next;
         dcampaign_free(d->campaigns);

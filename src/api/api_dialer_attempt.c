@@ -17,6 +17,7 @@ struct attempt {
     char e164[PHONE_E164_SIZE];
     int64_t window_open, window_close;
     unsigned failed_dnc_from, failed_dnc_to; /* 1-based condition indexes */
+    char agent[64]; /* preview: the agent who asked for the call; "" = picked at answer */
 };
 
 static void attempt_committed(void *data, int status, const struct store_result *r)
@@ -66,7 +67,7 @@ static void attempt_committed(void *data, int status, const struct store_result 
     char tenant[24];
     snprintf(tenant, sizeof tenant, "%llu", (unsigned long long)dc->tenant);
     uint64_t call_id = 0;
-    int rv = telephony_dial(d->t, at->e164, NULL, tenant, &call_id);
+    int rv = telephony_dial(d->t, at->e164, at->agent[0] ? at->agent : NULL, tenant, &call_id);
     if (rv != 0) {
         dialer_set_reason(dc, "call not placed: %s", waihu_strerror(rv));
         struct dlead dl = {.customer = at->lead.customer, .len = at->len};
@@ -89,6 +90,11 @@ static void attempt_committed(void *data, int status, const struct store_result 
     call->len = at->len;
     call->next = d->calls;
     d->calls = call;
+    if (at->agent[0] != '\0') { /* preview: the agent is known now, not at answer */
+        snprintf(call->agent, sizeof call->agent, "%s", at->agent);
+        api_seat_call_placed(d->a, call_id, dc->tenant, at->agent, dc->id, call->customer,
+                             dc->c->wrap_s > 0 ? (int32_t)dc->c->wrap_s : -1);
+    }
     free(at);
 }
 
@@ -125,7 +131,7 @@ static void lead_number(struct dcampaign *dc, uint64_t customer, char e164[PHONE
 }
 
 /* Starts the attempt on a leased lead: the checks this node can make, then the commit. */
-void dialer_attempt(struct dcampaign *dc, struct dlead *dl)
+void dialer_attempt(struct dcampaign *dc, struct dlead *dl, const char *agent)
 {
     struct api *a = dc->d->a;
     const Campaign *c = dc->c;
@@ -191,6 +197,7 @@ void dialer_attempt(struct dcampaign *dc, struct dlead *dl)
     at->dc = dc;
     at->lead = *dl;
     snprintf(at->e164, sizeof at->e164, "%s", e164);
+    snprintf(at->agent, sizeof at->agent, "%s", agent ? agent : "");
     Lead *l = lead__unpack(NULL, dl->len, dl->raw);
     if (l == NULL) {
         free(craw);

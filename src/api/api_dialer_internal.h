@@ -74,6 +74,7 @@ struct api_dialer {
     uv_timer_t timer;
     struct dcampaign *campaigns;
     struct dcall *calls;
+    struct doffer *offers; /* preview leads shown to agents */
     bool stopping, closed;
     unsigned outstanding; /* submits whose callback has not come yet */
 };
@@ -95,7 +96,20 @@ void dialer_finish_lead(struct dcampaign *dc, const struct dlead *dl, const char
 /* Leases up to want more leads into dc's pool (one batch in flight at a time). */
 void dialer_take_leases(struct dcampaign *dc, unsigned want);
 
-/* api_dialer_attempt.c: commits the attempt on a leased lead, then dials. */
-void dialer_attempt(struct dcampaign *dc, struct dlead *dl);
+/* api_dialer_attempt.c: commits the attempt on a leased lead, then dials; agent NULL:
+ * the agent is picked at answer, else the call goes to that agent (preview). */
+void dialer_attempt(struct dcampaign *dc, struct dlead *dl, const char *agent);
+
+/* api_dialer_preview.c: leads offered to agents of preview campaigns. */
+struct doffer {
+    char agent[64];
+    struct dcampaign *dc;
+    struct dlead lead;
+    struct doffer *next;
+};
+/* Keeps a few leads leased for the preview campaign's agents registered here. */
+void dialer_preview_run(struct api_dialer *d, struct dcampaign *dc, unsigned agents_here);
+/* Gives back offers that were not taken in time, or of campaigns no longer running. */
+void dialer_preview_expire(struct api_dialer *d);
 
 #endif

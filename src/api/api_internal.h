@@ -41,10 +41,13 @@ struct api {
     bool key_creating;
     struct key_waiter *key_waiters;
     char import_dir[400]; /* "" = imports disabled */
+    char web_dir[400];    /* "" = no console (api_web.c) */
     struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
     struct reencrypt_job *reencrypt; /* this node's re-encryption pass (api_keys.c) */
     struct api_calls *calls;         /* telephony, calls awaiting CDRs (api_calls.c) */
     struct api_dialer *dialer;       /* campaigns dialed from this node (api_dialer.c) */
+    struct api_seat *seat;           /* agents' live states (api_seat*.c) */
+    struct api_stream *stream;       /* WebSocket subscribers (api_stream.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -106,6 +109,9 @@ bool api_route_settings(struct api *a, struct http_request *req, const char *met
 /* Unauthenticated: POST /v1/auth/login. */
 bool api_route_login(struct api *a, struct http_request *req, const char *method,
                      const char *path);
+/* Unauthenticated: the console's files, GET/HEAD / and /console/... (api_web.c). */
+bool api_route_web(struct api *a, struct http_request *req, const char *method,
+                   const char *path);
 bool api_route_users(struct api *a, struct http_request *req, const char *method,
                      const char *path);
 bool api_route_customers(struct api *a, struct http_request *req, const char *method,
@@ -126,6 +132,13 @@ void api_import_close(struct api *a);
  * !final) the token id is unknown here, perhaps not applied yet: retry after a read
  * barrier with final set. */
 int api_authenticate(struct api *a, struct http_request *req, bool final);
+/* The principal of a token given outside a header (the live stream's first message):
+ * 1 ok, 0 bad or expired, -1 unknown here (perhaps not applied yet). */
+int api_token_principal(struct api *a, const char *token, struct auth_principal *out);
+/* The live stream, WebSocket /v1/stream (api_stream.c). */
+struct api_stream;
+int api_stream_start(struct api *a, char *errmsg);
+void api_stream_stop(struct api *a);
 /* Loads key files and limits at start; errmsg (cap 256). */
 int api_auth_init(struct api *a, const struct api_config *conf, char *errmsg);
 void api_auth_close(struct api *a);
@@ -151,11 +164,31 @@ void campaign_lead_key(uint64_t campaign, uint64_t customer, uint8_t out[CAMPAIG
 void campaign_tally_key(uint64_t campaign, uint64_t node, uint8_t out[CAMPAIGN_KEY_BYTES]);
 /* The stored record (and its raw bytes in *raw, for conditions) or NULL. */
 Campaign *campaign_read(struct store *s, uint64_t tenant, uint64_t id, void **raw, size_t *len);
+/* Every node's tally of a campaign, summed (reason left NULL). */
+void campaign_tally_sum(struct api *a, uint64_t campaign, CampaignTally *sum);
 bool api_route_campaigns(struct api *a, struct http_request *req, const char *method,
                          const char *path);
 struct api_dialer;
 void api_dialer_start(struct api *a, struct telephony *t);
 void api_dialer_stop(struct api *a);
+/* Preview dialing (api_dialer_preview.c): a lead of one of the agent's running preview
+ * campaigns, leased for the agent until the agent calls or skips it. The agent's softphone
+ * must be registered on this node (its calls leave from here). 0 or WAIHU_ENOTFOUND with
+ * *why ("no lead is ready", "not registered on this node"). */
+struct api_preview {
+    uint64_t campaign, customer;
+    int64_t until_ms;
+};
+int api_dialer_preview_offer(struct api *a, const char *agent, struct api_preview *out,
+                             const char **why);
+/* Calls the offered lead (the attempt is committed first, as for every dial) or gives it
+ * back until the campaign's retry delay. 0 or WAIHU_ENOTFOUND (no such offer). */
+int api_dialer_preview_call(struct api *a, const char *agent, uint64_t campaign,
+                            uint64_t customer);
+int api_dialer_preview_skip(struct api *a, const char *agent, uint64_t campaign,
+                            uint64_t customer);
+/* The agent's current offer, if any (customers: an agent may read its offer's customer). */
+bool api_dialer_offers(struct api *a, const char *agent, uint64_t customer);
 /* A CDR of a call the dialer placed: true when it was one (api_calls.c asks). */
 struct bridge_cdr;
 bool api_dialer_on_cdr(struct api *a, const struct bridge_cdr *cdr);
@@ -172,6 +205,37 @@ void api_calls_attach(struct api *a, struct telephony *t);
 void api_calls_stop(struct api *a);
 bool api_route_calls(struct api *a, struct http_request *req, const char *method,
                      const char *path);
+/* The seat service (api_seat*.c, api_agents.c; docs/seat-api.md): agents' live states,
+ * kept on every node from applied changes, changed by requests, registrations and calls. */
+struct api_seat;
+void api_seat_start(struct api *a);
+/* Registrations and call progress of the node's telephony move its agents' states. */
+void api_seat_attach(struct api *a, struct telephony *t);
+void api_seat_stop(struct api *a);
+/* An agent's state as applied on this node, or NULL (valid until the loop turns). */
+const AgentState *api_seat_get(struct api *a, const char *name);
+/* fn for each agent of tenant in name order until it returns nonzero. */
+void api_seat_each(struct api *a, uint64_t tenant, int (*fn)(void *data, const AgentState *st),
+                   void *data);
+/* fn runs after every applied change of an agent's state (live streams). */
+void api_seat_listen(struct api *a, void (*fn)(void *data, const AgentState *st), void *data);
+void api_seat_unlisten(struct api *a, void (*fn)(void *data, const AgentState *st), void *data);
+/* Whether the agent may be given a call by this node now: ready, registered here, and no
+ * reservation of this node in flight. */
+bool api_seat_available(struct api *a, const char *name);
+/* Whether who is an agent working on this customer now: the customer of its current call
+ * (or the call it is wrapping up) or of its preview offer. Such an agent may open the
+ * customer even though it does not own it (screen pop). */
+bool api_seat_works_on(struct api *a, const struct auth_principal *who, uint64_t tenant,
+                       uint64_t customer);
+/* A call of this node's telephony for agent: the agent is reserved (the dialer, at
+ * answer) and then follows the call (bridged: on_call; CDR: wrap-up or ready). wrap_s:
+ * -1 no wrap-up, 0 until a disposition, else seconds. */
+void api_seat_call_placed(struct api *a, uint64_t call_id, uint64_t tenant, const char *agent,
+                          uint64_t campaign, uint64_t customer, int32_t wrap_s);
+void api_seat_on_cdr(struct api *a, const struct bridge_cdr *cdr);
+bool api_route_agents(struct api *a, struct http_request *req, const char *method,
+                      const char *path);
 /* Key rotation and re-encryption (api_keys.c): /v1/admin/keys[/rotate|/reencrypt]. */
 void api_keys_start(struct api *a);
 void api_keys_stop(struct api *a);

@@ -39,6 +39,10 @@ enum auth_action {
     AUTH_CALL_READ,         /* call records (agents: their own) */
     AUTH_CAMPAIGN_WRITE,    /* create, start, pause campaigns */
     AUTH_CAMPAIGN_READ,     /* campaigns and their progress */
+    AUTH_AGENT_READ,        /* agents' live states (agents: their own) */
+    AUTH_AGENT_STATE,       /* change an agent's state (agents: their own) */
+    AUTH_WALLBOARD,         /* the floor: every agent, totals, the live stream's totals */
+    AUTH_CALL_DISPOSE,      /* record a call's disposition (agents: their calls) */
     AUTH_ACTION_COUNT
 };
 

@@ -27,6 +27,10 @@ struct telephony {
     void *cdr_data;
     const char *(*pick)(uint64_t call_id, void *data);
     void *pick_data;
+    telephony_registration_cb reg_cb;
+    void *reg_data;
+    telephony_call_state_cb state_cb;
+    void *state_data;
     struct reg *regs[REG_BUCKETS];
 };
 
@@ -75,6 +79,9 @@ static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *
               ev->expires_s ? "registered" : "unregistered", ev->source ? ev->source : "");
         if (ev->agent != NULL) {
             reg_note(t, ev->agent, ev->expires_s > 0);
+            if (t->reg_cb != NULL) {
+                t->reg_cb(t->reg_data, ev->agent, ev->expires_s > 0);
+            }
         }
         break;
     case SIP_EV_INCOMING:
@@ -105,6 +112,16 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
           cdr->result, cdr->end_reason, bridge_party_name(cdr->hangup_by), cdr->talk_ms);
     if (t->cdr_cb != NULL) {
         t->cdr_cb(b, cdr, t->cdr_data);
+    }
+}
+
+/* Call progress for services (agent states): only state changes are passed on. */
+static void on_bridge_event(struct bridge *b, const struct bridge_event *ev, void *data)
+{
+    (void)b;
+    struct telephony *t = data;
+    if (ev->type == BRIDGE_EV_STATE && t->state_cb != NULL && ev->state != NULL) {
+        t->state_cb(t->state_data, ev->id, ev->state);
     }
 }
 
@@ -183,6 +200,7 @@ int telephony_start(uv_loop_t *loop, const struct telephony_config *cfg, struct 
                                  .carrier_timeout_ms = cfg->carrier_timeout_ms,
                                  .rtp_timeout_ms = cfg->rtp_timeout_ms, .amd = cfg->amd,
                                  .record_dir = cfg->record_dir, .trunks = t->trunks,
+                                 .event_cb = on_bridge_event,
                                  .pick_agent = pick_agent, .pick_data = t};
     memcpy(bcfg.record_key, cfg->record_key, sizeof bcfg.record_key);
     int rv = sip_engine_new(loop, &scfg, on_sip, t, &t->sip);
@@ -237,6 +255,18 @@ void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data)
 {
     t->cdr_cb = cb;
     t->cdr_data = data;
+}
+
+void telephony_on_registration(struct telephony *t, telephony_registration_cb cb, void *data)
+{
+    t->reg_cb = cb;
+    t->reg_data = data;
+}
+
+void telephony_on_call_state(struct telephony *t, telephony_call_state_cb cb, void *data)
+{
+    t->state_cb = cb;
+    t->state_data = data;
 }
 
 int telephony_set_agent(struct telephony *t, const char *user, const char *ha1_hex,

@@ -38,6 +38,15 @@ void telephony_stop(struct telephony *t);
 /* Where CDRs go (one per call placed with telephony_dial). */
 void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data);
 
+/* Agent registrations as the SIP engine reports them (bound: registered or refreshed;
+ * else unregistered, expired or credential removed), on the core loop. NULL cb: none. */
+typedef void (*telephony_registration_cb)(void *data, const char *user, bool bound);
+void telephony_on_registration(struct telephony *t, telephony_registration_cb cb, void *data);
+/* Progress of calls placed with telephony_dial: state is the bridge's ("dialing",
+ * "screening", "agent-ringing", "bridged", "ending"), on the core loop. */
+typedef void (*telephony_call_state_cb)(void *data, uint64_t call_id, const char *state);
+void telephony_on_call_state(struct telephony *t, telephony_call_state_cb cb, void *data);
+
 /* Agents allowed to register: HA1 = MD5(user:waihu:password) in hex. */
 int telephony_set_agent(struct telephony *t, const char *user, const char *ha1_hex,
                         const char *tenant);

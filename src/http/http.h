@@ -1,5 +1,6 @@
-/* Minimal asynchronous HTTP/1.1 server on the node's libuv loop (libwebsockets with
- * its libuv event library, running on our loop as a foreign loop).
+/* Minimal asynchronous HTTP/1.1 server, with WebSocket connections on one path, on the
+ * node's libuv loop (libwebsockets with its libuv event library, running on our loop as
+ * a foreign loop).
  * Every function here must be called on the loop thread. */
 #ifndef WAIHU_HTTP_H
 #define WAIHU_HTTP_H
@@ -63,10 +64,62 @@ WAIHU_API int http_server_start(uv_loop_t *loop, const char *address, size_t max
 WAIHU_API int http_server_port(const struct http_server *s);
 
 /* Stops listening and drops every open connection; requests still with their handler
- * stay valid, and http_respond() on them only frees them. lws is torn down from a later
- * loop callback (so this may be called from a handler); once all its handles closed the
- * server is freed and cb(data) runs on the loop. cb may be NULL. s must not be used
- * after this call. */
+ * stay valid, and http_respond() on them only frees them. Every open WebSocket gets
+ * on_close before this returns (also when called from one of its callbacks: that ws is
+ * freed once the callback returned). lws is torn down from a later loop callback (so
+ * this may be called from a handler); once all its handles closed the server is freed
+ * and cb(data) runs on the loop. cb may be NULL. s must not be used after this call. */
 WAIHU_API void http_server_stop(struct http_server *s, void (*cb)(void *data), void *data);
+
+/* ---- WebSocket (RFC 6455) connections on the same server ---- */
+
+/* One accepted WebSocket connection; valid from on_open until on_close returns. */
+struct http_ws;
+
+/* Bytes of messages one connection may have queued and not yet written. */
+#define HTTP_WS_MAX_QUEUED_BYTES ((size_t)1 << 20)
+
+struct http_ws_callbacks {
+    /* The upgrade was accepted (the 101 is sent). req is the upgrade request (method,
+     * path, query, params, headers), valid during the call only and for reading:
+     * never http_respond() it. */
+    void (*on_open)(void *data, struct http_ws *ws, const struct http_request *req);
+    /* One complete text message (fragments joined, UTF-8 checked by lws), NUL-terminated
+     * after len bytes; text is valid during the call only. */
+    void (*on_message)(void *data, struct http_ws *ws, const char *text, size_t len);
+    /* The connection is gone: either side closed it, it failed, or the server stopped.
+     * Called exactly once per on_open; ws is freed when it returns. */
+    void (*on_close)(void *data, struct http_ws *ws);
+};
+
+/* Accepts WebSocket upgrades (a GET with "Upgrade: websocket", no subprotocol, no
+ * extension) on exactly path, compared with the URL-decoded path without its query
+ * (e.g. "/v1/stream"). An upgrade on any other path, or before this call, gets 404
+ * {"error":{"code":"not_found",...}}; plain requests on path still go to the handler.
+ * A text message over max_message bytes closes the connection with 1009, a binary
+ * frame with 1003, invalid UTF-8 with 1007 (on_close follows). Call once, after
+ * http_server_start; path and *cb are copied, every callback is required. Returns 0,
+ * WAIHU_EINVAL (path not "/...", a NULL callback, max_message 0, already set, server
+ * stopping) or WAIHU_ENOMEM. */
+WAIHU_API int http_server_set_ws(struct http_server *s, const char *path, size_t max_message,
+                                 const struct http_ws_callbacks *cb, void *data);
+
+/* Queues a copy of text (len bytes of UTF-8) as one text message; messages go out in
+ * order, one per writable event of the socket, so this may be called for many
+ * connections at once (a timer's broadcast). Returns 0; WAIHU_ETOOBIG when the queue of
+ * ws would then exceed HTTP_WS_MAX_QUEUED_BYTES (a client that does not read: the
+ * caller usually closes it); WAIHU_ESHUTDOWN once ws is closing (http_ws_close, a
+ * refused frame, server stop, inside on_close); WAIHU_ENOMEM. */
+WAIHU_API int http_ws_send(struct http_ws *ws, const char *text, size_t len);
+
+/* Starts the close handshake: drops the messages still queued, sends a close frame with
+ * code (asserted 1000..4999, not 1004-1006 or 1015) and reason (UTF-8, cut to 123 bytes,
+ * may be NULL) and closes the connection once the client answers, or after 5 s. on_close
+ * follows from a later loop callback. Does nothing if ws is already closing. */
+WAIHU_API void http_ws_close(struct http_ws *ws, int code, const char *reason);
+
+/* A pointer of the caller's, kept with ws (NULL at on_open). */
+WAIHU_API void http_ws_set_user(struct http_ws *ws, void *user);
+WAIHU_API void *http_ws_user(const struct http_ws *ws);
 
 #endif

@@ -15,9 +15,21 @@ struct http_header {
     char *value;
 };
 
-/* Per-connection state lws allocates for us (protocol per_session_data). */
+/* Per-connection state lws allocates for us (protocol per_session_data). lws hands a
+ * WebSocket upgrade a fresh, zeroed one, so a connection has a req or a ws, never both. */
 struct http_conn {
     struct http_request *req; /* request in progress on this connection, or NULL */
+    struct http_ws *ws;       /* the accepted WebSocket (ws.c), or NULL */
+};
+
+/* The WebSocket side of a server (ws.c); all zero until http_server_set_ws. */
+struct ws_endpoint {
+    char *path; /* the one upgrade path; NULL refuses every upgrade */
+    size_t max_message;
+    struct http_ws_callbacks cb;
+    void *data;
+    struct http_ws *open;  /* connections between on_open and on_close */
+    struct http_ws *in_cb; /* connection whose on_open/on_message is running now */
 };
 
 enum req_state {
@@ -64,5 +76,22 @@ int request_format(struct http_request *req, int status, const char *content_typ
 /* Adds a header copy to the snapshot; returns 0 or WAIHU_ENOMEM. */
 int request_add_header(struct http_request *req, const char *name, size_t name_len,
                        const char *value);
+
+/* ws.c, called from the lws protocol callback in server.c. */
+/* Copies the configuration; returns 0, WAIHU_EINVAL or WAIHU_ENOMEM. */
+int ws_endpoint_set(struct ws_endpoint *e, const char *path, size_t max_message,
+                    const struct http_ws_callbacks *cb, void *data);
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets lws upgrade, 1 after writing a 404, -1 hangs
+ * up. */
+int ws_confirm_upgrade(struct ws_endpoint *e, struct lws *wsi);
+/* LWS_CALLBACK_ESTABLISHED, _RECEIVE, _SERVER_WRITEABLE: 0, or -1 to close wsi. */
+int ws_on_established(struct ws_endpoint *e, struct lws *wsi, struct http_conn *conn);
+int ws_on_receive(struct lws *wsi, struct http_conn *conn, const void *in, size_t len);
+int ws_on_writeable(struct lws *wsi, struct http_conn *conn);
+/* LWS_CALLBACK_CLOSED (or the protocol drop): on_close once, then frees the ws. */
+void ws_on_closed(struct http_conn *conn);
+/* Server stop: on_close for every open connection, which is cut loose from lws and
+ * freed; later upgrades are refused. */
+void ws_endpoint_stop(struct ws_endpoint *e);
 
 #endif

@@ -1,5 +1,6 @@
 /* The HTTP/1.1 server: libwebsockets on the caller's libuv loop (foreign loop), one
- * protocol whose callback turns lws events into http_request objects. */
+ * protocol whose callback turns lws events into http_request objects, or hands them to
+ * ws.c once a connection upgraded to WebSocket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,12 +26,15 @@ struct http_server {
     uv_loop_t *loop;
     void *foreign_loops[1];
     struct lws_context *ctx; /* lws writes NULL here once it finished destroying */
+    /* One protocol for both: lws binds HTTP requests to protocols[0] and an upgrade
+     * without Sec-WebSocket-Protocol to the vhost's default protocol, also [0]. */
     struct lws_protocols protocols[2];
     char host[INET_ADDRSTRLEN];
     int port;
     size_t max_body_bytes;
     http_handler_fn handler;
     void *data;
+    struct ws_endpoint ws;
     struct http_request *live; /* requests attached to a connection */
     bool stopping;
     bool destroying;
@@ -261,6 +265,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             detach(conn->req);
         }
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return s->stopping ? -1 : ws_confirm_upgrade(&s->ws, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return s->stopping ? -1 : ws_on_established(&s->ws, wsi, conn);
+    case LWS_CALLBACK_RECEIVE:
+        return ws_on_receive(wsi, conn, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_on_writeable(wsi, conn);
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY: /* in case a close path skipped CLOSED */
+        ws_on_closed(conn);
+        return 0;
     default:
         return 0;
     }
@@ -441,7 +457,7 @@ int http_server_start(uv_loop_t *loop, const char *address, size_t max_body_byte
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_DISABLE_IPV6;
+                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = s->foreign_loops;
     info.pcontext = &s->ctx;
     info.protocols = s->protocols;
@@ -525,9 +541,19 @@ void http_server_stop(struct http_server *s, void (*cb)(void *data), void *data)
     while (s->live != NULL) {
         detach(s->live);
     }
+    ws_endpoint_stop(&s->ws);
     /* Destroy from a fresh loop callback: stop may be called from inside an lws
      * callback (a handler), where lws must not be torn down. */
     uv_timer_start(&s->stop_timer, on_stop_timer, 0, 0);
+}
+
+int http_server_set_ws(struct http_server *s, const char *path, size_t max_message,
+                       const struct http_ws_callbacks *cb, void *data)
+{
+    if (s->stopping) {
+        return WAIHU_EINVAL;
+    }
+    return ws_endpoint_set(&s->ws, path, max_message, cb, data);
 }
 
 void http_respond(struct http_request *req, int status, const char *content_type,

@@ -135,6 +135,12 @@ WAIHU_API void store_mb_put(struct store_mutation_builder *mb, enum store_cf cf,
                             size_t key_len, const void *value, size_t value_len);
 WAIHU_API void store_mb_delete(struct store_mutation_builder *mb, enum store_cf cf,
                                const void *key, size_t key_len);
+/* A put of a protobuf message to which the FSM appends the varint field `field` holding the
+ * leader's stamp (ms) of the committing entry: every node stores the same commit time,
+ * whatever the submitter's clock (agent state changes: "since"). field: 1..2^29-1. */
+WAIHU_API void store_mb_put_stamped(struct store_mutation_builder *mb, enum store_cf cf,
+                                    const void *key, size_t key_len, const void *value,
+                                    size_t value_len, uint32_t field);
 /* A put whose key gets the commit suffix (leader stamp, index, command, op): logs. */
 WAIHU_API void store_mb_append(struct store_mutation_builder *mb, enum store_cf cf,
                                const void *prefix, size_t prefix_len, const void *value,

@@ -35,15 +35,17 @@ struct store {
     size_t n_noted, cap_noted;
 };
 
-/* A write noted for watchers; pointers into the entry being applied. */
+/* A write noted for watchers; pointers into the entry being applied, or into owned (a
+ * value the FSM made, e.g. a stamped one), freed once the watchers were told. */
 struct store_noted {
     uint32_t cf;
     const void *key, *val;
     size_t klen, vlen;
+    void *owned;
 };
 /* Notes a write of the entry being applied (no-op without a watcher on cf). */
 void store_watch_note(struct store *s, uint32_t cf, const void *key, size_t klen,
-                      const void *val, size_t vlen, bool deleted);
+                      const void *val, size_t vlen, bool deleted, void *owned);
 /* After the commit: tells the watchers. */
 void store_watch_tell(struct store *s);
 /* After a restore replaced the database. */

@@ -112,6 +112,33 @@ static uint32_t first_failed(struct store *s, rocksdb_writebatch_wi_t *b, int64_
     return 0;
 }
 
+/* value followed by the protobuf varint field `field` = stamp_ms, in buf (malloc'd;
+ * NULL when out of memory). */
+static uint8_t *stamped_value(const ProtobufCBinaryData *value, uint32_t field,
+                              int64_t stamp_ms, size_t *len)
+{
+    uint8_t *buf = malloc(value->len + 20);
+    if (buf == NULL) {
+        return NULL;
+    }
+    memcpy(buf, value->data, value->len);
+    size_t n = value->len;
+    for (uint64_t v = (uint64_t)field << 3; ; v >>= 7) { /* wire type 0: varint */
+        buf[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f) {
+            break;
+        }
+    }
+    for (uint64_t v = (uint64_t)stamp_ms; ; v >>= 7) {
+        buf[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f) {
+            break;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
 /* Writes m's ops; op_base numbers them across a batch so commit suffixes stay unique. */
 static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp_ms,
                       uint64_t index, size_t command, const Mutation *m, size_t op_base)
@@ -129,16 +156,28 @@ static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp
             put_u32(k + klen + 20, (uint32_t)(op_base + i));
             klen += COMMIT_SUFFIX_BYTES;
         }
+        const uint8_t *val = op->value.data;
+        size_t vlen = op->value.len;
+        uint8_t *stamped = NULL;
+        if (op->stamp_field != 0 && !op->delete_) {
+            stamped = stamped_value(&op->value, op->stamp_field, stamp_ms, &vlen);
+            if (stamped == NULL) {
+                waihu_fatal("store", "out of memory stamping a value");
+            }
+            val = stamped;
+        }
         if (op->delete_) {
             rocksdb_writebatch_wi_delete_cf(b, cf, (const char *)k, klen);
         } else {
-            rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen,
-                                         (const char *)op->value.data, op->value.len);
+            rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen, (const char *)val, vlen);
         }
-        /* Watched families are service records, never logs: the key as given. */
+        /* Watched families are service records, never logs: the key as given. The
+         * stamped value lives until the watchers were told. */
         if (!op->append_commit_suffix) {
-            store_watch_note(s, op->cf, op->key.data, op->key.len, op->value.data,
-                             op->value.len, op->delete_);
+            store_watch_note(s, op->cf, op->key.data, op->key.len, val, vlen, op->delete_,
+                             stamped);
+        } else {
+            free(stamped);
         }
     }
 }

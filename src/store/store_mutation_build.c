@@ -131,6 +131,14 @@ void store_mb_append(struct store_mutation_builder *mb, enum store_cf cf, const 
     op->append_commit_suffix = 1;
 }
 
+void store_mb_put_stamped(struct store_mutation_builder *mb, enum store_cf cf, const void *key,
+                          size_t key_len, const void *value, size_t value_len, uint32_t field)
+{
+    MutationOp *op = add_op(mb, cf, key, key_len);
+    op->value = copy(value, value_len);
+    op->stamp_field = field;
+}
+
 void store_mb_pack(const struct store_mutation_builder *mb, uint64_t client_id, uint64_t seq,
                    uint8_t **buf, size_t *len)
 {

@@ -52,9 +52,10 @@ static void tell(struct store *s, uint32_t cf, const void *key, size_t klen, con
 }
 
 void store_watch_note(struct store *s, uint32_t cf, const void *key, size_t klen,
-                      const void *val, size_t vlen, bool deleted)
+                      const void *val, size_t vlen, bool deleted, void *owned)
 {
     if (cf >= STORE_CF_COUNT || !watched(s, cf)) {
+        free(owned);
         return;
     }
     if (s->n_noted == s->cap_noted) {
@@ -67,7 +68,8 @@ void store_watch_note(struct store *s, uint32_t cf, const void *key, size_t klen
         s->cap_noted = cap;
     }
     s->noted[s->n_noted++] = (struct store_noted){.cf = cf, .key = key, .klen = klen,
-                                                  .val = deleted ? NULL : val, .vlen = vlen};
+                                                  .val = deleted ? NULL : val, .vlen = vlen,
+                                                  .owned = owned};
 }
 
 void store_watch_tell(struct store *s)
@@ -75,6 +77,7 @@ void store_watch_tell(struct store *s)
     for (size_t i = 0; i < s->n_noted; i++) {
         const struct store_noted *n = &s->noted[i];
         tell(s, n->cf, n->key, n->klen, n->val, n->vlen);
+        free(n->owned);
     }
     s->n_noted = 0;
 }

@@ -9,6 +9,12 @@
 
 #include "config.h"
 
+/* Where the console's files are when nothing says otherwise: the source tree's web/ (set
+ * by CMake, so a waihud run from the build tree serves it; packagers set their own). */
+#ifndef WAIHU_WEB_DIR
+#define WAIHU_WEB_DIR ""
+#endif
+
 enum opt_type { OPT_U64, OPT_UINT, OPT_STR };
 
 struct opt {
@@ -65,6 +71,8 @@ static const struct opt opts[] = {
      "file with the bootstrap token (cluster administration, tenants, first users)"},
     {"api.import_dir", "--import-dir", OPT_STR, offsetof(struct waihud_config, import_dir),
      SZ(import_dir), "", 0, 0, "directory of CSV files that POST /v1/imports may read"},
+    {"api.web_dir", "--web-dir", OPT_STR, offsetof(struct waihud_config, web_dir), SZ(web_dir),
+     WAIHU_WEB_DIR, 0, 0, "the web console's files, served at / and /console/; empty: none"},
     {"api.rate_limit_per_s", "--rate-limit-per-s", OPT_UINT,
      offsetof(struct waihud_config, rate_limit_per_s), 0, "200", 1, 1000000,
      "requests per second allowed per API token (429 above)"},

@@ -13,6 +13,7 @@ struct waihud_config {
     char bootstrap_token_file[400];
     char master_key_file[400];
     char import_dir[400];
+    char web_dir[400];
     unsigned rate_limit_per_s;
     unsigned rate_limit_burst;
     /* telephony (docs/telephony.md); sip_bind "" = none on this node */

@@ -194,7 +194,8 @@ int main(int argc, char **argv)
                                   .master_key_file = d.cfg.master_key_file,
                                   .rate_limit_per_s = d.cfg.rate_limit_per_s,
                                   .rate_limit_burst = d.cfg.rate_limit_burst,
-                                  .import_dir = d.cfg.import_dir};
+                                  .import_dir = d.cfg.import_dir,
+                                  .web_dir = d.cfg.web_dir};
     if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
         LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;

@@ -125,6 +125,13 @@ class CampaignTest(unittest.TestCase):
         wait_until(lambda: all('"agent agentb%d registered' % i in cls.log_of(cls.n2)
                                for i in range(1, N_AGENTS + 1)), 20,
                    "the second team registered on n2")
+        # Agents take calls once ready (docs/seat-api.md), as at the start of a shift.
+        for name in ["agent%d" % i for i in range(1, N_AGENTS + 1)] + \
+                ["agentb%d" % i for i in range(1, N_AGENTS + 1)]:
+            wait_until(lambda: cls.admin.call("GET", "/v1/agents/" + name)[1].get("registered"),
+                       20, "%s registered, as n1 sees it" % name)
+            s, doc = cls.admin.call("POST", "/v1/agents/%s/state" % name, {"state": "ready"})
+            assert s == 200, doc
 
     @classmethod
     def cleanup(cls):

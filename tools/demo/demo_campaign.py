@@ -14,7 +14,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from demo_common import ROOT, import_customers, request, setup_tenant, wait_until  # noqa: E402,E501
+from demo_common import (ROOT, agents_ready, import_customers, request, setup_tenant,  # noqa: E402
+                         wait_until)
 from sipkit import Procs  # noqa: E402
 
 AGENT_PASSWORD = "demo-agent-pw-"  # + the agent's number (waihu-agents --password-prefix)
@@ -58,6 +59,8 @@ def main():
                                for a, _ in agents), 30, "the agents' softphones to register")
         print("demo: carrier (waihu-carrier) on %s, %d agents (waihu-agents) registered on %s"
               % (args.carrier, args.agents, args.sip), flush=True)
+        agents_ready(api, admin, [a for a, _ in agents])
+        print("demo: the agents are ready (POST /v1/agents/{name}/state)", flush=True)
         s, camp = request(api, "POST", "/v1/campaigns", {
             "name": "demo predictive", "mode": "predictive",
             "agents": [a for a, _ in agents], "window": {"start": "00:00", "end": "24:00"},

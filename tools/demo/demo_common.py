@@ -53,6 +53,19 @@ def setup_tenant(run_dir, api, agents):
     return doc["token"]
 
 
+def agents_ready(api, admin, names, timeout=60):
+    """Waits for each agent's softphone registration to show (state online) and puts the
+    agent in state ready, as an agent does when its shift starts (docs/seat-api.md)."""
+    def online(name):
+        s, doc = request(api, "GET", "/v1/agents/" + name, token=admin)
+        return s == 200 and doc["registered"]
+    for name in names:
+        wait_until(lambda: online(name), timeout, "agent %s registered" % name)
+        s, doc = request(api, "POST", "/v1/agents/%s/state" % name, {"state": "ready"}, admin)
+        if s != 200 and not (s == 409 and "on a call" in doc["error"]["message"]):
+            raise SystemExit("demo: agent %s ready: %s" % (name, doc))
+
+
 def import_customers(run_dir, api, admin, rows=200):
     csv = os.path.join(run_dir, "imports", "demo.csv")
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "import", "gen_customers.py"),

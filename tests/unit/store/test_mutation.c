@@ -372,6 +372,49 @@ static void test_stamp_within(void **state)
     assert_value(f, STORE_CF_LEAD, "l/5", NULL);
 }
 
+static void watch_stamp(void *data, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key, (void)klen;
+    MutationCondition *got = val ? mutation_condition__unpack(NULL, vlen, val) : NULL;
+    if (got != NULL) {
+        *(int64_t *)data = got->not_before_ms;
+        mutation_condition__free_unpacked(got, NULL);
+    }
+}
+
+/* A stamped put carries the leader's stamp of the committing entry inside the record: the
+ * appended field wins over the one the submitter packed; watchers see the stamped value. */
+static void test_stamped_put(void **state)
+{
+    struct fx *f = *state;
+    int64_t watched = 0;
+    assert_int_equal(store_watch(f->s, STORE_CF_AGENT, watch_stamp, &watched), 0);
+    MutationCondition rec = MUTATION_CONDITION__INIT; /* any message with an int64 field */
+    rec.cf = 3;
+    rec.not_before_ms = 42; /* the submitter's guess, overridden */
+    uint8_t packed[64];
+    size_t n = mutation_condition__pack(&rec, packed);
+    struct mut a;
+    mut_init(&a);
+    MutationOp *op = mut_put(&a, STORE_CF_AGENT, "s/alice", "");
+    op->value.data = packed;
+    op->value.len = n;
+    op->stamp_field = 5; /* not_before_ms */
+    struct mut *ms[] = {&a};
+    assert_int_equal(apply(f, ms, 1)->r[0].code, 0);
+    void *val;
+    size_t vlen;
+    assert_int_equal(store_get(f->s, STORE_CF_AGENT, "s/alice", 7, &val, &vlen), 0);
+    MutationCondition *got = mutation_condition__unpack(NULL, vlen, val);
+    assert_non_null(got);
+    assert_int_equal(got->cf, 3);
+    assert_int_equal(got->not_before_ms, 1700000000000);
+    mutation_condition__free_unpacked(got, NULL);
+    free(val);
+    assert_int_equal(watched, 1700000000000);
+    store_unwatch(f->s, STORE_CF_AGENT, watch_stamp, &watched);
+}
+
 static int count_cb(void *data, const void *key, size_t klen, const void *val, size_t vlen)
 {
     (void)val, (void)vlen;
@@ -469,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp_within, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamped_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_items_stand_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_keys_refused, setup, teardown),
