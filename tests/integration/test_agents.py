@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +25,6 @@ PORT_BASE = 3200  # raft 10201-3, api 11201-3, forward 12201-3
 SIP_1, RTP_1 = 31060, "31100-31299"
 SIP_2, RTP_2 = 31062, "31300-31499"
 AGENTS_PORT, AGENTS_RTP = 31080, "31500-31599"
-AGENTS_PORT_2, AGENTS_RTP_2 = 31082, "31600-31699"
 CARRIER_PORT, CARRIER_RTP = 31700, "31800-31999"
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_AGENTS_BUILD", "build"))
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
@@ -82,10 +82,13 @@ class AgentsTest(unittest.TestCase):
         cls.procs.start("carrier", [os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
                          "--listen", "127.0.0.1:%d" % CARRIER_PORT, "--rules", rules,
                          "--log", cls.carrier_log, "--rtp-ports", CARRIER_RTP, "--seed", "3"])
-        # agent1 and agent2 on n1; agent3 never registers.
+        # agent1 and agent2 on n1, with n2 as their backup registrar (they ping the one in
+        # use with OPTIONS every second and move when it stops answering); agent3 never
+        # registers.
         cls.agents = cls.procs.start("agents", [
             os.path.join(BUILD, "tools/waihu-agents/waihu-agents"),
-            "--registrar", "127.0.0.1:%d" % SIP_1, "--listen", "127.0.0.1:%d" % AGENTS_PORT,
+            "--registrar", "127.0.0.1:%d,127.0.0.1:%d" % (SIP_1, SIP_2),
+            "--listen", "127.0.0.1:%d" % AGENTS_PORT,
             "--count", "2", "--password-prefix", PASSWORD, "--talk-ms", "60000-60000",
             "--rtp-ports", AGENTS_RTP, "--log", os.path.join(cls.tmp, "agents.jsonl")])
 
@@ -302,20 +305,20 @@ class AgentsTest(unittest.TestCase):
         self.wait_state("agent2", "ready", timeout=10)
 
     def test_z_agents_of_a_dead_node_come_back_ready_elsewhere(self):
+        wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
         if self.agent("agent1")["state"] != "ready":
             self.set_state("agent1", "ready", user="agent1")
+        self.wait_state("agent1", "ready", node=self.n3)
         self.n1.kill()
-        # The softphone fails over to its second registrar (a new process here).
-        self.procs.start("agents-failover", [
-            os.path.join(BUILD, "tools/waihu-agents/waihu-agents"),
-            "--registrar", "127.0.0.1:%d" % SIP_2, "--listen", "127.0.0.1:%d" % AGENTS_PORT_2,
-            "--count", "1", "--password-prefix", PASSWORD, "--rtp-ports", AGENTS_RTP_2,
-            "--log", os.path.join(self.tmp, "agents-2.jsonl")])
+        killed = time.monotonic()
+        # The softphones fail over to their backup registrar on their own; n3's wallboard
+        # shows agent1 on n2, still ready, within 5 s (the issue's bound).
         wait_until(lambda: self.agent("agent1", self.n3)["node"] == "n2", 5,
                    "agent1 registered on n2, seen on n3's wallboard")
         back = self.agent("agent1", self.n3)
         self.assertEqual(back["state"], "ready")
-
+        print("agent1 back on n2 %.2f s after n1 was killed" % (time.monotonic() - killed),
+              file=sys.stderr)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

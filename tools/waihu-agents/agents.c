@@ -1,6 +1,8 @@
 /* waihu-agents: N simulated agent softphones on one sofia-sip nua. Each registers with
  * digest auth, auto-answers INVITEs after a short ring, streams a WAV (or silence) as RTP,
- * hangs up after a sampled talk time and logs one JSON line per call (docs/sip.md). */
+ * hangs up after a sampled talk time and logs one JSON line per call (docs/sip.md).
+ * Given several registrars, a softphone whose registration fails moves to the next one,
+ * as a real softphone with a backup server does when its node dies. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -17,6 +19,7 @@ struct leg;
 #define SU_TIMER_ARG_T struct leg
 
 #include <sofia-sip/nua.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -30,10 +33,15 @@ struct leg;
 
 #define MOD "agents"
 
+#define MAX_REGISTRARS 4
+#define FAILOVER_DELAY_MS 300 /* before trying the next registrar */
+#define PING_MS 1000          /* OPTIONS to each registrar in use: a dead one is left at once */
+
 struct agent {
     char user[64], password[64];
     nua_handle_t *reg;
     int registered, auth_tries;
+    int reg_index; /* which registrar it uses */
     long calls;
 };
 
@@ -48,6 +56,7 @@ struct leg {
     char call_id[128], from[128];
     struct sim_sdp_offer offer;
     int offer_ok, answered, hungup_by_us, auth_tries;
+    int ping_of; /* a registrar's keepalive handle: its index + 1, else 0 */
     uint32_t talk_ms;
     uint64_t answer_ms;
     struct sim_rtp rtp;
@@ -59,7 +68,10 @@ struct sim {
     su_timer_t *tick;
     struct agent *agents;
     int n_agents;
-    char registrar[96], addr[64];
+    char registrars[MAX_REGISTRARS][96], addr[64];
+    int n_registrars;
+    char expires[16];
+    struct leg *pings[MAX_REGISTRARS]; /* OPTIONS keepalives, with failover only */
     uint32_t ring_ms, talk_min_ms, talk_max_ms;
     struct sim_ports ports;
     struct sim_audio audio;
@@ -203,6 +215,79 @@ static void on_invite(struct sim *s, nua_handle_t *nh, sip_t const *sip)
     su_timer_set_interval(l->timer, on_ring_done, l, s->ring_ms ? s->ring_ms : 1);
 }
 
+static void register_at(struct sim *s, struct leg *l)
+{
+    struct agent *a = l->agent;
+    const char *registrar = s->registrars[a->reg_index];
+    char aor[160], url[128];
+    snprintf(aor, sizeof aor, "sip:%s@%s", a->user, registrar);
+    snprintf(url, sizeof url, "sip:%s", registrar);
+    l->nh = a->reg = nua_handle(s->nua, l, SIPTAG_TO_STR(aor), SIPTAG_FROM_STR(aor), TAG_END());
+    l->auth_tries = 0;
+    nua_register(l->nh, NUTAG_REGISTRAR(URL_STRING_MAKE(url)), NUTAG_M_USERNAME(a->user),
+                 SIPTAG_EXPIRES_STR(s->expires),
+                 NUTAG_OUTBOUND("no-options-keepalive, no-validate, no-natify"), TAG_END());
+}
+
+static void on_failover(struct sim *s, su_timer_t *t, struct leg *l)
+{
+    (void)t;
+    if (!s->shutting_down) {
+        register_at(s, l);
+    }
+}
+
+/* The registrar did not take the registration (it is down, or refused): the next one. */
+static void fail_over(struct sim *s, struct leg *l, int status)
+{
+    struct agent *a = l->agent;
+    int from = a->reg_index;
+    a->reg_index = (a->reg_index + 1) % s->n_registrars;
+    log_line(s, json_pack("{s:s,s:s,s:i,s:s,s:s}", "ev", "failover", "agent", a->user, "status",
+                          status, "from", s->registrars[from], "to",
+                          s->registrars[a->reg_index]));
+    nua_handle_destroy(l->nh);
+    l->nh = a->reg = NULL;
+    if (l->timer == NULL) {
+        l->timer = su_timer_create(su_root_task(s->root), 0);
+    }
+    su_timer_set_interval(l->timer, on_failover, l, FAILOVER_DELAY_MS);
+}
+
+/* A registrar did not answer its keepalive: every agent registered there moves on. */
+static void on_r_ping(struct sim *s, int status, struct leg *p)
+{
+    if ((status != 408 && status < 500) || s->shutting_down) { /* any answer: alive */
+        return;
+    }
+    int dead = p->ping_of - 1;
+    for (struct leg *l = s->reg_legs; l; l = l->next) {
+        if (l->agent->reg_index == dead && l->nh != NULL) {
+            if (l->agent->registered) {
+                l->agent->registered = 0;
+                s->registered--;
+            }
+            fail_over(s, l, status);
+        }
+    }
+}
+
+static void ping_registrars(struct sim *s)
+{
+    for (int i = 0; i < s->n_registrars; i++) {
+        struct leg *p = s->pings[i];
+        int in_use = 0;
+        for (int k = 0; k < s->n_agents && !in_use; k++) {
+            in_use = s->agents[k].reg_index == i;
+        }
+        if (p != NULL && in_use) {
+            char url[128];
+            snprintf(url, sizeof url, "sip:%s", s->registrars[i]);
+            nua_options(p->nh, NUTAG_URL(URL_STRING_MAKE(url)), TAG_END());
+        }
+    }
+}
+
 static void on_r_register(struct sim *s, int status, struct leg *l, sip_t const *sip)
 {
     struct agent *a = l->agent;
@@ -226,8 +311,12 @@ static void on_r_register(struct sim *s, int status, struct leg *l, sip_t const 
         s->registered--;
     }
     a->registered = ok && !s->shutting_down;
-    log_line(s, json_pack("{s:s,s:s,s:i,s:i}", "ev", "register", "agent", a->user, "status",
-                          status, "registered", s->registered));
+    log_line(s, json_pack("{s:s,s:s,s:i,s:i,s:s}", "ev", "register", "agent", a->user, "status",
+                          status, "registered", s->registered, "registrar",
+                          s->registrars[a->reg_index]));
+    if (!ok && !s->shutting_down && s->n_registrars > 1) {
+        fail_over(s, l, status);
+    }
 }
 
 static void on_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
@@ -244,6 +333,11 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
     case nua_r_register:
         if (l) {
             on_r_register(s, status, l, sip);
+        }
+        break;
+    case nua_r_options:
+        if (l && l->ping_of) {
+            on_r_ping(s, status, l);
         }
         break;
     case nua_r_unregister:
@@ -278,22 +372,27 @@ static void start_registrations(struct sim *s)
     for (int i = 0; i < s->n_agents; i++) {
         struct agent *a = &s->agents[i];
         struct leg *l = calloc(1, sizeof *l);
-        char aor[160];
         if (!l) {
             continue;
         }
         l->s = s;
         l->agent = a;
         l->rtp.fd = -1;
-        snprintf(aor, sizeof aor, "sip:%s@%s", a->user, s->registrar);
-        l->nh = a->reg = nua_handle(s->nua, l, SIPTAG_TO_STR(aor), SIPTAG_FROM_STR(aor), TAG_END());
         l->next = s->reg_legs;
         s->reg_legs = l;
-        char registrar[128];
-        snprintf(registrar, sizeof registrar, "sip:%s", s->registrar);
-        nua_register(l->nh, NUTAG_REGISTRAR(URL_STRING_MAKE(registrar)),
-                     NUTAG_M_USERNAME(a->user), SIPTAG_EXPIRES_STR("3600"),
-                     NUTAG_OUTBOUND("no-options-keepalive, no-validate, no-natify"), TAG_END());
+        register_at(s, l);
+    }
+    for (int i = 0; s->n_registrars > 1 && i < s->n_registrars; i++) {
+        struct leg *p = calloc(1, sizeof *p);
+        if (p) {
+            char uri[128];
+            snprintf(uri, sizeof uri, "sip:ping@%s", s->registrars[i]);
+            p->s = s;
+            p->rtp.fd = -1;
+            p->ping_of = i + 1;
+            p->nh = nua_handle(s->nua, p, SIPTAG_TO_STR(uri), TAG_END());
+            s->pings[i] = p;
+        }
     }
 }
 
@@ -301,13 +400,20 @@ static void on_tick(struct sim *s, su_timer_t *t, struct leg *unused)
 {
     (void)t, (void)unused;
     uint64_t now = clock_now_ms();
+    static uint64_t next_ping;
+    if (s->n_registrars > 1 && now >= next_ping && !s->shutting_down) {
+        next_ping = now + PING_MS;
+        ping_registrars(s);
+    }
     for (struct leg *l = s->streams; l; l = l->next) {
         sim_rtp_tick(&l->rtp, now);
     }
     if (sig_stop && !s->shutting_down) {
         s->shutting_down = 1;
         for (struct leg *l = s->reg_legs; l; l = l->next) {
-            nua_unregister(l->nh, TAG_END());
+            if (l->nh != NULL) {
+                nua_unregister(l->nh, TAG_END());
+            }
         }
         nua_shutdown(s->nua);
     }
@@ -316,7 +422,10 @@ static void on_tick(struct sim *s, su_timer_t *t, struct leg *unused)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: waihu-agents --registrar A:P [options]\n"
+            "usage: waihu-agents --registrar A:P[,B:P...] [options]\n"
+            "  --registrar LIST      registrars in order of preference: a failed registration\n"
+            "                        (node down, 503, timeout) moves the agent to the next\n"
+            "  --expires S           registration lifetime (default 3600; short with failover)\n"
             "  --listen A:P          our SIP address (default 127.0.0.1:15200, UDP)\n"
             "  --count N             agents (default 1)\n"
             "  --user-prefix P       user names P1..PN (default \"agent\")\n"
@@ -338,7 +447,8 @@ int main(int argc, char **argv)
         {"ring-ms", required_argument, 0, 'r'},   {"talk-ms", required_argument, 0, 't'},
         {"wav", required_argument, 0, 'w'},       {"rtp-ports", required_argument, 0, 'P'},
         {"log", required_argument, 0, 'o'},       {"seed", required_argument, 0, 's'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {"expires", required_argument, 0, 'e'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     struct sim s = {.ring_ms = 200, .talk_min_ms = 2000, .talk_max_ms = 5000, .n_agents = 1,
                     .rng = 7, .log = stdout};
     const char *listen = "127.0.0.1:15200", *registrar = NULL, *wav = NULL, *log_path = NULL;
@@ -349,6 +459,7 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'R': registrar = optarg; break;
+        case 'e': snprintf(s.expires, sizeof s.expires, "%d", atoi(optarg)); break;
         case 'l': listen = optarg; break;
         case 'n': s.n_agents = atoi(optarg); break;
         case 'u': user_prefix = optarg; break;
@@ -375,13 +486,25 @@ int main(int argc, char **argv)
         }
     }
     struct sockaddr_in sa;
-    if (!registrar || addr_parse_ipv4(registrar, &sa) != 0 || addr_parse_ipv4(listen, &sa) != 0 ||
-        s.n_agents < 1 || s.n_agents > 10000) {
+    char list[400];
+    snprintf(list, sizeof list, "%s", registrar ? registrar : "");
+    for (char *save = NULL, *r = strtok_r(list, ",", &save); r && s.n_registrars < MAX_REGISTRARS;
+         r = strtok_r(NULL, ",", &save)) {
+        if (addr_parse_ipv4(r, &sa) != 0) {
+            s.n_registrars = 0;
+            break;
+        }
+        snprintf(s.registrars[s.n_registrars++], sizeof s.registrars[0], "%s", r);
+    }
+    if (s.n_registrars == 0 || addr_parse_ipv4(listen, &sa) != 0 || s.n_agents < 1 ||
+        s.n_agents > 10000 || atoi(s.expires[0] ? s.expires : "3600") < 2) {
         usage();
         return 2;
     }
+    if (s.expires[0] == '\0') {
+        snprintf(s.expires, sizeof s.expires, "3600");
+    }
     inet_ntop(AF_INET, &sa.sin_addr, s.addr, sizeof s.addr);
-    snprintf(s.registrar, sizeof s.registrar, "%s", registrar);
     s.ports = (struct sim_ports){(uint16_t)lo, (uint16_t)hi, (uint16_t)lo};
     if (wav && sim_audio_load(wav, &s.audio, err, sizeof err) != 0) {
         fprintf(stderr, "waihu-agents: %s\n", err);
@@ -413,6 +536,8 @@ int main(int argc, char **argv)
                        NUTAG_AUTOALERT(0), NUTAG_AUTOANSWER(0), NUTAG_ENABLEMESSAGE(0),
                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER"),
                        SIPTAG_USER_AGENT_STR("waihu-agents"),
+                       /* With a backup registrar, a dead one is given up after 2 s. */
+                       TAG_IF(s.n_registrars > 1, NTATAG_SIP_T1X64(2000)),
                        TPTAG_UDP_RMEM(4u << 20), /* load runs: no drops */ TAG_END());
     if (!s.nua) {
         fprintf(stderr, "waihu-agents: cannot listen on %s\n", url);
@@ -421,14 +546,19 @@ int main(int argc, char **argv)
     s.tick = su_timer_create(su_root_task(s.root), 20);
     su_timer_set_for_ever(s.tick, on_tick, NULL);
     start_registrations(&s);
-    LOG_I(MOD, "%d agents on %s registering at %s", s.n_agents, url, s.registrar);
+    LOG_I(MOD, "%d agents on %s registering at %s%s", s.n_agents, url, s.registrars[0],
+          s.n_registrars > 1 ? " (then the others in turn)" : "");
     su_root_run(s.root);
     nua_destroy(s.nua);
     su_timer_destroy(s.tick);
     while (s.reg_legs) {
         struct leg *l = s.reg_legs;
         s.reg_legs = l->next;
+        su_timer_destroy(l->timer);
         free(l);
+    }
+    for (int i = 0; i < MAX_REGISTRARS; i++) {
+        free(s.pings[i]);
     }
     rc = 0;
 out_root:
