@@ -11,6 +11,7 @@ PACKAGES=(
   sip-tester baresip flite sox postgresql-15 kamailio rtpengine-daemon sipvicious
   etcd-server etcd-client wrk curl iproute2 procps openssl
   libzstd-dev restic
+  chromium fonts-noto-cjk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,4 +22,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The console's browser tests (tests/browser): playwright-core from the npm registry,
+# driving Debian's chromium. The machine's Node.js is used; Debian's if there is none.
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+browser_dir="$(dirname "$0")/../tests/browser"
+want=$(sed -n 's/.*"playwright-core": "\([^"]*\)".*/\1/p' "$browser_dir/package.json")
+have=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' \
+  "$browser_dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
+if [ "$want" != "$have" ]; then
+  echo "deps: npm ci in tests/browser (playwright-core $want)"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -39,6 +39,10 @@ step "integration under ASan+UBSan: test_bridge.py" env WAIHU_BRIDGE_BUILD=build
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_bridge.py
 step "integration under ASan+UBSan: test_campaigns.py" "${asan_env[@]}" WAIHU_CAMPAIGN_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_campaigns.py
+step "integration under ASan+UBSan: test_console.py" "${asan_env[@]}" WAIHU_CONSOLE_BUILD=build-asan \
+  WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_console.py
+step "integration under ASan+UBSan: test_agents.py" "${asan_env[@]}" WAIHU_AGENTS_BUILD=build-asan \
+  WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_agents.py
 step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 
