@@ -194,7 +194,7 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
-        api_route_agents(a, req, method, path)) {
+        api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -262,6 +262,9 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     a->store = s;
     if (conf->import_dir != NULL) {
         snprintf(a->import_dir, sizeof a->import_dir, "%s", conf->import_dir);
+    }
+    if (conf->prompts_dir != NULL) {
+        snprintf(a->prompts_dir, sizeof a->prompts_dir, "%s", conf->prompts_dir);
     }
     if (conf->web_dir != NULL) {
         snprintf(a->web_dir, sizeof a->web_dir, "%s", conf->web_dir);

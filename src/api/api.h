@@ -26,6 +26,8 @@ struct api_config {
     /* Directory of the web console's files, served at / and /console/ (docs/console.md);
      * "" or NULL = no console. */
     const char *web_dir;
+    /* Directory where this node writes the prompts it plays (IVR messages); NULL = none. */
+    const char *prompts_dir;
 };
 
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */

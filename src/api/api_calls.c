@@ -119,6 +119,13 @@ void api_call_record_put(struct api *a, struct store_mutation_builder *mb,
     r.carrier_dialog = (char *)(cdr->carrier_dialog ? cdr->carrier_dialog : "");
     r.placed_by = (char *)o->placed_by;
     r.campaign_id = o->campaign_id;
+    char digit[2] = {cdr->ivr_digit, '\0'};
+    r.prompt_state = (char *)(cdr->prompt.state ? cdr->prompt.state : "none");
+    r.ivr_digit = digit;
+    r.transferred = cdr->transferred != 0;
+    r.abandon_prompt_state = (char *)(cdr->abandon_prompt.state ? cdr->abandon_prompt.state
+                                                                : "none");
+    r.abandon_prompt_start_ms = cdr->abandon_prompt.start_ms;
     /* The number is personal data: sealed, bound to this call record. */
     uint8_t sealed[PHONE_E164_SIZE + FIELDCRYPT_OVERHEAD];
     size_t sealed_len = 0;
@@ -422,8 +429,8 @@ static json_t *call_json(struct list *l, const CallRecord *r)
     char cust[24], camp[24];
     snprintf(cust, sizeof cust, "%llu", (unsigned long long)r->customer_id);
     snprintf(camp, sizeof camp, "%llu", (unsigned long long)r->campaign_id);
-    return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:s, "
-                     "s:b, s:s}",
+    json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, "
+                          "s:s, s:b, s:s}",
                      "id", id, "agent", r->agent, "customer_id", r->customer_id ? cust : NULL,
                      "campaign_id", r->campaign_id ? camp : NULL,
                      "number", masked, "result", r->result, "end_reason", r->end_reason,
@@ -431,6 +438,17 @@ static json_t *call_json(struct list *l, const CallRecord *r)
                      (json_int_t)r->start_ms, "ring_ms", (int)r->ring_ms, "talk_ms",
                      (int)r->talk_ms, "duration_ms", (int)r->duration_ms, "amd", r->amd,
                      "recorded", r->recording[0] != '\0', "placed_by", r->placed_by);
+    if (r->prompt_state[0] != '\0' && strcmp(r->prompt_state, "none") != 0) {
+        json_object_set_new(j, "ivr", json_pack("{s:s, s:s, s:b}", "prompt", r->prompt_state,
+                                                "digit", r->ivr_digit, "transferred",
+                                                r->transferred));
+    }
+    if (r->abandon_prompt_state[0] != '\0' && strcmp(r->abandon_prompt_state, "none") != 0) {
+        json_object_set_new(j, "abandon_message",
+                            json_pack("{s:s, s:i}", "state", r->abandon_prompt_state, "start_ms",
+                                      (int)r->abandon_prompt_start_ms));
+    }
+    return j;
 }
 
 static int list_cb(void *data, const void *key, size_t klen, const void *val, size_t vlen)

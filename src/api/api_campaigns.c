@@ -70,6 +70,8 @@ struct create {
     struct filter_node *filter;
     unsigned batches_left;
     int failed;
+    char ivr_prompt[72], ivr_digit[2], abandon_prompt[72];
+    const char *bad_prompt;
 };
 
 static void create_free(struct create *cr)
@@ -99,8 +101,8 @@ static json_t *campaign_json(const Campaign *c)
              c->window_start_min % 60);
     snprintf(win_end, sizeof win_end, "%02u:%02u", c->window_end_min / 60,
              c->window_end_min % 60);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:{s:s, s:s}, s:s, s:i, s:i, "
-                     "s:f, s:i, s:s, s:I}",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:{s:s, s:s}, s:s, s:i, "
+                          "s:i, s:f, s:i, s:s, s:I}",
                      "id", id, "name", c->name, "mode", c->mode, "state", c->state, "filter",
                      c->filter, "agents", agents, "max_attempts", (int)c->max_attempts,
                      "max_per_number_day", (int)c->max_per_number_day, "window", "start",
@@ -108,6 +110,15 @@ static json_t *campaign_json(const Campaign *c)
                      (int)c->retry_after_s, "wrap_s", (int)c->wrap_s, "abandon_cap",
                      c->abandon_cap, "leads", (int)c->leads, "created_by", c->created_by,
                      "created_ms", (json_int_t)c->created_ms);
+    if (c->ivr_prompt[0] != '\0') {
+        json_object_set_new(j, "ivr", json_pack("{s:s, s:s, s:b}", "prompt", c->ivr_prompt,
+                                                "transfer_digit", c->ivr_transfer_digit,
+                                                "on_machine", c->ivr_on_machine));
+    }
+    if (c->abandon_prompt[0] != '\0') {
+        json_object_set_new(j, "abandon_prompt", json_string(c->abandon_prompt));
+    }
+    return j;
 }
 
 static void campaign_written(void *data, int status, const struct store_result *r)
@@ -254,13 +265,61 @@ static uint32_t uint_or(json_t *b, const char *name, uint32_t dflt, uint32_t max
 }
 
 /* Fills cr->c from the body; answers 400 and returns false on the first bad field. */
+/* "ivr": {"prompt", "transfer_digit", "on_machine"} and "abandon_prompt": prompts that
+ * exist (uploaded with PUT /v1/prompts/{name}). False with cr->bad_prompt naming the field. */
+static bool parse_prompts(struct create *cr, const char *mode)
+{
+    Campaign *c = &cr->c;
+    json_t *ivr = json_object_get(cr->body, "ivr");
+    json_t *abandon = json_object_get(cr->body, "abandon_prompt");
+    bool is_ivr = strcmp(mode, "ivr") == 0;
+    cr->bad_prompt = "ivr";
+    if ((ivr != NULL) != is_ivr || (ivr != NULL && !json_is_object(ivr))) {
+        return false; /* mode ivr needs it; other modes have none */
+    }
+    if (ivr != NULL) {
+        const char *p = json_string_value(json_object_get(ivr, "prompt"));
+        const char *d = json_string_value(json_object_get(ivr, "transfer_digit"));
+        json_t *m = json_object_get(ivr, "on_machine");
+        Prompt *found = p && api_prompt_name_ok(p) ? api_prompt_read(cr->a, cr->who.tenant_id, p)
+                                                   : NULL;
+        if (found == NULL || (d != NULL && (strlen(d) != 1 || !strchr("0123456789*#", d[0]))) ||
+            (m != NULL && !json_is_boolean(m)) || json_object_size(ivr) > 3) {
+            if (found) {
+                prompt__free_unpacked(found, NULL);
+            }
+            return false;
+        }
+        prompt__free_unpacked(found, NULL);
+        snprintf(cr->ivr_prompt, sizeof cr->ivr_prompt, "%s", p);
+        snprintf(cr->ivr_digit, sizeof cr->ivr_digit, "%s", d ? d : "");
+        c->ivr_prompt = cr->ivr_prompt;
+        c->ivr_transfer_digit = cr->ivr_digit;
+        c->ivr_on_machine = m != NULL && json_is_true(m);
+    }
+    cr->bad_prompt = "abandon_prompt";
+    if (abandon != NULL) {
+        const char *p = json_string_value(abandon);
+        Prompt *found = p && api_prompt_name_ok(p) ? api_prompt_read(cr->a, cr->who.tenant_id, p)
+                                                   : NULL;
+        if (found == NULL) {
+            return false;
+        }
+        prompt__free_unpacked(found, NULL);
+        snprintf(cr->abandon_prompt, sizeof cr->abandon_prompt, "%s", p);
+        c->abandon_prompt = cr->abandon_prompt;
+    }
+    return true;
+}
+
 static bool parse_campaign(struct create *cr)
 {
     struct api *a = cr->a;
     json_t *b = cr->body;
     static const char *const known[] = {"name", "mode", "filter", "agents", "max_attempts",
                                         "max_per_number_day", "window", "timezone",
-                                        "retry_after_s", "wrap_s", "abandon_cap", "start"};
+                                        "retry_after_s", "wrap_s", "abandon_cap", "start",
+                                        "ivr", "abandon_prompt"};
     const char *key;
     json_t *val;
     json_object_foreach(b, key, val) {
@@ -301,10 +360,12 @@ static bool parse_campaign(struct create *cr)
     int32_t off;
     what = name == NULL || name[0] == '\0' || strlen(name) > NAME_MAX_BYTES ? "name"
            : mode == NULL || (strcmp(mode, "predictive") != 0 && strcmp(mode, "progressive") != 0 &&
-                              strcmp(mode, "preview") != 0)
+                              strcmp(mode, "preview") != 0 && strcmp(mode, "ivr") != 0)
                ? "mode"
-           : !json_is_array(agents) || json_array_size(agents) == 0 ||
-                   json_array_size(agents) > AGENTS_MAX
+           : !parse_prompts(cr, mode) ? cr->bad_prompt
+           : !json_is_array(agents) || json_array_size(agents) > AGENTS_MAX ||
+                   (json_array_size(agents) == 0 && cr->ivr_digit[0] != '\0') ||
+                   (json_array_size(agents) == 0 && strcmp(mode, "ivr") != 0)
                ? "agents"
            : window != NULL && (!json_is_object(window) ||
                                 parse_hhmm(json_string_value(json_object_get(window, "start")),
@@ -324,8 +385,9 @@ static bool parse_campaign(struct create *cr)
                                                                      : NULL;
     if (what != NULL) {
         api_error(a, cr->req, 400, "invalid", what,
-                  "expected name, mode (predictive|progressive|preview), agents (a non-empty "
-                  "list), "
+                  "expected name, mode (predictive|progressive|preview|ivr), agents (a list, "
+                  "empty only for a broadcast), ivr {prompt, transfer_digit, on_machine} "
+                  "naming an uploaded prompt (mode ivr), abandon_prompt, "
                   "optional window {\"start\":\"09:00\",\"end\":\"21:00\"} with start < end, "
                   "timezone (IANA), abandon_cap (0..0.05), start (boolean), filter");
         return false;

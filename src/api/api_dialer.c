@@ -109,7 +109,7 @@ static const char *pick_agent(uint64_t call_id, void *data)
 
 static enum pacing_outcome outcome_of(const char *result)
 {
-    return strcmp(result, "answered") == 0    ? PACING_OUT_LIVE
+    return strcmp(result, "answered") == 0 || strcmp(result, "played") == 0 ? PACING_OUT_LIVE
            : strcmp(result, "abandoned") == 0 ? PACING_OUT_ABANDONED
            : strcmp(result, "machine") == 0   ? PACING_OUT_MACHINE
                                               : PACING_OUT_NOANSWER;
@@ -161,7 +161,10 @@ bool api_dialer_on_cdr(struct api *a, const struct bridge_cdr *cdr)
         struct campaign_retry rule = {.attempts = l->attempts, .max_attempts = dc->c->max_attempts,
                                       .retry_after_s = dc->c->retry_after_s};
         struct campaign_next nx;
-        campaign_after_call(cdr->result, clock_wall_ms(), &rule, &nx);
+        /* A message left on a machine is the broadcast delivered: no retry. */
+        bool left = strcmp(cdr->result, "machine") == 0 && cdr->prompt.state != NULL &&
+                    strcmp(cdr->prompt.state, "complete") == 0;
+        campaign_after_call(left ? "message-left" : cdr->result, clock_wall_ms(), &rule, &nx);
         Lead nl = *l;
         nl.state = nx.done ? "done" : "ready";
         nl.next_at_ms = nx.done ? 0 : nx.next_at_ms;
@@ -245,7 +248,7 @@ static void renew_dial_leases(struct api_dialer *d)
 
 /* Why no lead could be leased: all done, or the earliest waits until a time (retry,
  * calling window, the number's daily limit). */
-static void idle_for_leads(struct dcampaign *dc)
+void dialer_idle_for_leads(struct dcampaign *dc)
 {
     if (dc->waiting_until == 0) {
         dialer_set_reason(dc, "no lead left to call: every lead is done");
@@ -282,6 +285,10 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
         } else {
             i++;
         }
+    }
+    if (strcmp(dc->c->mode, "ivr") == 0 && dc->c->ivr_transfer_digit[0] == '\0') {
+        dialer_broadcast_run(d, dc); /* a message to every lead: no agent involved */
+        return;
     }
     if (strcmp(dc->c->mode, "preview") == 0) { /* agents dial, one lead at a time */
         unsigned here = 0;
@@ -360,7 +367,7 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
     }
     if (dc->n_pool == 0) {
         if (dc->scan_done && n_calls == 0) {
-            idle_for_leads(dc);
+            dialer_idle_for_leads(dc);
         }
         return;
     }
@@ -465,6 +472,7 @@ static int see_campaign(void *data, const void *key, size_t klen, const void *va
     dc->raw_len = vlen;
     dc->seen = true;
     load_agents(dc);
+    dialer_prompts_resolve(dc);
     return 0;
 }
 

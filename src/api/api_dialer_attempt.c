@@ -64,10 +64,8 @@ static void attempt_committed(void *data, int status, const struct store_result 
     }
     dc->tally.attempts++;
     dc->tally_dirty = true;
-    char tenant[24];
-    snprintf(tenant, sizeof tenant, "%llu", (unsigned long long)dc->tenant);
     uint64_t call_id = 0;
-    int rv = telephony_dial(d->t, at->e164, at->agent[0] ? at->agent : NULL, tenant, &call_id);
+    int rv = dialer_dial(dc, at->e164, at->agent[0] ? at->agent : NULL, &call_id);
     if (rv != 0) {
         dialer_set_reason(dc, "call not placed: %s", waihu_strerror(rv));
         struct dlead dl = {.customer = at->lead.customer, .len = at->len};

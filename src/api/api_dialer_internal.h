@@ -49,6 +49,8 @@ struct dcampaign {
     struct dagent *agents;
     size_t n_agents;
     CampaignTally tally;
+    /* The campaign's prompts as files here (api_dialer_ivr.c); "" = none, or why not. */
+    char ivr_path[600], abandon_path[600], prompt_error[160];
     char reason[128], written_reason[128];
     bool tally_dirty, tally_writing;
     struct dcampaign *next;
@@ -99,6 +101,17 @@ void dialer_take_leases(struct dcampaign *dc, unsigned want);
 /* api_dialer_attempt.c: commits the attempt on a leased lead, then dials; agent NULL:
  * the agent is picked at answer, else the call goes to that agent (preview). */
 void dialer_attempt(struct dcampaign *dc, struct dlead *dl, const char *agent);
+
+/* When every lead is done or waits: says so, with the earliest retry. */
+void dialer_idle_for_leads(struct dcampaign *dc);
+
+/* api_dialer_ivr.c: IVR and the 2-second rule's message. */
+/* Writes the campaign's prompts as files of this node (once per change of the record). */
+void dialer_prompts_resolve(struct dcampaign *dc);
+/* A voice broadcast (IVR without a transfer digit): a few calls at a time, no agent. */
+void dialer_broadcast_run(struct api_dialer *d, struct dcampaign *dc);
+/* Places the committed call with the campaign's prompts. */
+int dialer_dial(struct dcampaign *dc, const char *e164, const char *agent, uint64_t *call_id);
 
 /* api_dialer_preview.c: leads offered to agents of preview campaigns. */
 struct doffer {

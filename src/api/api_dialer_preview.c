@@ -118,7 +118,9 @@ int api_dialer_preview_offer(struct api *a, const char *agent, struct api_previe
                            : "the agent is in no running preview campaign";
         return WAIHU_ENOTFOUND;
     }
-    *out = (struct api_preview){o->dc->id, o->lead.customer, o->lead.lease_until};
+    /* The offer is given back DRIFT_MARGIN_MS before its lease ends: that is its end. */
+    *out = (struct api_preview){o->dc->id, o->lead.customer,
+                                o->lead.lease_until - DRIFT_MARGIN_MS};
     return 0;
 }
 

@@ -41,6 +41,7 @@ struct api {
     bool key_creating;
     struct key_waiter *key_waiters;
     char import_dir[400]; /* "" = imports disabled */
+    char prompts_dir[400]; /* where prompts are written for the media engine; "" = none */
     char web_dir[400];    /* "" = no console (api_web.c) */
     struct api_cview *cview; /* customer attribute view (api_customer_view.c) */
     struct reencrypt_job *reencrypt; /* this node's re-encryption pass (api_keys.c) */
@@ -236,6 +237,16 @@ void api_seat_call_placed(struct api *a, uint64_t call_id, uint64_t tenant, cons
 void api_seat_on_cdr(struct api *a, const struct bridge_cdr *cdr);
 bool api_route_agents(struct api *a, struct http_request *req, const char *method,
                       const char *path);
+/* Recorded messages (api_prompts.c): PUT/GET/DELETE /v1/prompts[/{name}]. */
+bool api_route_prompts(struct api *a, struct http_request *req, const char *method,
+                       const char *path);
+bool api_prompt_name_ok(const char *name);
+/* The tenant's prompt record, or NULL. */
+Prompt *api_prompt_read(struct api *a, uint64_t tenant, const char *name);
+/* The prompt as a file in the prompts directory (written from the store on first use;
+ * blocking, at most 1 MiB): 0, WAIHU_ENOTFOUND, WAIHU_ECORRUPT, WAIHU_EIO or
+ * WAIHU_EUNAVAILABLE (no prompts directory). */
+int api_prompt_file(struct api *a, uint64_t tenant, const char *name, char *path, size_t cap);
 /* Key rotation and re-encryption (api_keys.c): /v1/admin/keys[/rotate|/reencrypt]. */
 void api_keys_start(struct api *a);
 void api_keys_stop(struct api *a);

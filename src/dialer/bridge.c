@@ -188,8 +188,12 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
     if (b->freeing) {
         return WAIHU_ESHUTDOWN;
     }
-    if (!req || (!req->trunk_target && !b->cfg.trunks) || (!req->agent && !b->cfg.pick_agent) ||
-        !id) {
+    if (!req || (!req->trunk_target && !b->cfg.trunks) || !id) {
+        return WAIHU_EINVAL;
+    }
+    /* An agent comes from the dial or the picker, unless nobody can ask for one. */
+    int broadcast = req->prompts.prompt_path && !req->prompts.transfer_digit;
+    if (!req->agent && !b->cfg.pick_agent && !broadcast) {
         return WAIHU_EINVAL;
     }
     struct bridge_call *c = calloc(1, sizeof *c);
@@ -210,6 +214,10 @@ int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id)
         return WAIHU_EINVAL;
     }
     c->b = b;
+    if (bridge_prompt_setup(c, req) != 0) {
+        free(c);
+        return WAIHU_EINVAL;
+    }
     c->magic = BRIDGE_MAGIC;
     c->id = ++b->next_id;
     c->state = BST_DIALING;
@@ -348,6 +356,9 @@ static void on_dtmf(struct bridge_call *c, const struct media_event *ev)
                                  .state = bridge_state_name(c->state)};
         c->b->cfg.event_cb(c->b, &e, c->b->data);
     }
+    if (ev->leg == MEDIA_LEG_A) {
+        bridge_prompt_on_dtmf(c, ev->u.dtmf.digit); /* IVR: the transfer digit */
+    }
 }
 
 static void on_amd(struct bridge_call *c, const struct media_event *ev)
@@ -364,7 +375,9 @@ static void on_amd(struct bridge_call *c, const struct media_event *ev)
         c->b->cfg.event_cb(c->b, &e, c->b->data);
     }
     if (machine) {
-        bridge_end(c, "machine", "amd-machine", BRIDGE_BY_LOCAL, 200);
+        if (!bridge_prompt_on_machine(c)) { /* else a message is left first */
+            bridge_end(c, "machine", "amd-machine", BRIDGE_BY_LOCAL, 200);
+        }
     } else {
         bridge_human(c);
     }
@@ -400,6 +413,9 @@ int bridge_on_media_event(struct bridge *b, const struct media_event *ev)
             bridge_end(c, "error", "media-error", BRIDGE_BY_NONE, 500);
         }
         bridge_try_release(c);
+        break;
+    case MEDIA_EV_PROMPT:
+        bridge_prompt_on_event(c, ev);
         break;
     case MEDIA_EV_SILENCE:
         break;

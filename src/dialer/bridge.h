@@ -4,7 +4,9 @@
  * registered softphone, anchors both legs' RTP in one media session (relay, stereo
  * recording: carrier left, agent right; DTMF), ends the other leg when one side hangs up
  * or its RTP stops, and reports one CDR per call once every SIP leg and the media session
- * are gone. docs/bridge.md.
+ * are gone. Per call, prompts into the carrier leg: an IVR / voice-broadcast prompt with a
+ * transfer digit, a message left on machines, the abandon message of a live answer without
+ * an agent. docs/bridge.md.
  *
  * Threads: every function here, and both callbacks, run on the core loop thread that owns
  * the SIP and media engines. The host forwards every SIP and media event to
@@ -39,13 +41,29 @@ enum bridge_party {
  *               | abandoned (agent picked at answer: none free, or the picked agent's leg
  *               failed; the live carrier leg was hung up)
  *               | dropped (the carrier answered but a leg ended before the agent joined)
- *               | error (bad SDP, media failure)
+ *               | played (IVR: a live answer heard the prompt, fully or not, and no agent
+ *               was bridged) | error (bad SDP, media failure, IVR prompt unplayable)
+ *               With a prompt: "machine" when AMD said so (see prompt.state for a message
+ *               left); "abandoned" also while and after the abandon message plays.
  *   end_reason: remote-bye | local-bye | terminated (a leg's dialog ended) | local-hangup
  *               | rtp-timeout | amd-machine | agent-failed | no-agent | carrier-failed
- *               | sdp-error | media-error
+ *               | sdp-error | media-error | prompt-end (the IVR prompt and its digit window
+ *               ended) | prompt-error (the IVR prompt could not be played)
+ *               An abandoned call keeps its reason (no-agent, agent-failed) whoever ends it
+ *               during the abandon message.
  *   status:     SIP status of the failing leg (carrier or agent), 200 once answered.
  *   agent:      the agent named at dial time; for a call whose agent was picked at answer,
  *               the agent it was bridged to, or "" when none was. */
+/* What became of one prompt of a call (docs/bridge.md "Prompts"). */
+struct bridge_cdr_prompt {
+    const char *state;   /* "none" (not played: not due, or the call ended first),
+                            "complete" (played to its end), "partial" (cut: a digit, a hang-up,
+                            the call ended), "error" (the file could not be played) */
+    uint32_t start_ms;   /* carrier answer to the first packet of the prompt (as the bridge
+                            learns it); the 2-second rule for the abandon message */
+    uint32_t played_ms;  /* prompt audio sent */
+};
+
 struct bridge_cdr {
     uint64_t id;
     const char *number, *trunk_target, *agent;
@@ -68,6 +86,12 @@ struct bridge_cdr {
     const char *amd;                           /* "off", "human", "machine", "undecided" */
     const char *amd_reason;                    /* media_amd_reason_name, or "" */
     const char *digits;                        /* DTMF digits received from the carrier leg */
+    /* Prompts (bridge_dial.prompts): the IVR / voice-broadcast prompt, the abandon message,
+     * the first digit the carrier leg pressed while the IVR prompt or its window ran (0:
+     * none), and whether the transfer digit brought an agent who answered (1). */
+    struct bridge_cdr_prompt prompt, abandon_prompt;
+    char ivr_digit;
+    int transferred;
     const char *recording;                     /* path, or NULL when not recorded */
     int recording_err;                         /* 0 or the writer's error */
     uint64_t recording_frames;
@@ -83,16 +107,20 @@ enum bridge_event_type {
     BRIDGE_EV_AMD,       /* detection decided; detail "human"/"machine" */
     BRIDGE_EV_TRUNK,     /* a trunk of the set changed state (id 0): trunk, state ("up",
                             "down", "probation"), detail = trunk_reason_str of the last out */
+    BRIDGE_EV_PROMPT,    /* a prompt (prompt: "ivr" or "abandon") started or ended: detail
+                            "started", "complete", "partial", "error" */
 };
 
 struct bridge_event {
     enum bridge_event_type type;
     uint64_t id;
-    const char *state;  /* "dialing", "screening", "agent-ringing", "bridged", "ending" */
+    const char *state;  /* "dialing", "screening", "prompting", "agent-ringing", "bridged",
+                           "announcing" (the abandon message plays), "ending" */
     char digit;
     enum bridge_party party; /* DTMF: which leg */
     const char *detail;
     const char *trunk;  /* TRUNK: its name */
+    const char *prompt; /* PROMPT: which one */
 };
 
 typedef void (*bridge_event_cb)(struct bridge *b, const struct bridge_event *ev, void *data);
@@ -143,6 +171,31 @@ WAIHU_API int bridge_new(uv_loop_t *loop, struct sip_engine *sip, struct media_e
  * forwarding their events to the bridge from then on. */
 WAIHU_API void bridge_free(struct bridge *b);
 
+/* Prompts of one call (docs/bridge.md "Prompts"): 8000 Hz mono 16-bit PCM WAV files,
+ * read once per path by the media engine (from bridge_dial on, off the core loop).
+ *  - prompt_path: an IVR / voice-broadcast call. A live answer (AMD said human, or AMD is
+ *    off) hears the prompt instead of an agent. When transfer_digit is pressed on the carrier
+ *    leg (RFC 4733; in-band too with config.inband_dtmf) during the prompt or within
+ *    transfer_window_ms after it, the prompt stops and the call goes to the dial's agent,
+ *    or to the one config.pick_agent gives, as a predictive call does at answer (2 s from
+ *    the digit to replace an unreachable agent; none free: abandoned). Otherwise the call
+ *    hangs up when the prompt and the window end (result "played", end_reason
+ *    "prompt-end").
+ *  - prompt_on_machine: AMD said machine: the prompt is played once the greeting has been
+ *    followed by 1 s of silence (the beep passed; at most 30 s of waiting) to leave it as a
+ *    message, then the call hangs up (result "machine"); 0: hung up at once, as without
+ *    a prompt.
+ *  - abandon_prompt_path: any call with a live answer and no agent for it (picker found
+ *    none, or the picked agent failed after the window) hears this message before the
+ *    hang-up, instead of silence. The CDR still says abandoned. */
+struct bridge_prompts {
+    const char *prompt_path;         /* NULL: not an IVR call */
+    char transfer_digit;             /* '0'-'9', '*', '#', 'A'-'D'; 0: no transfer */
+    uint32_t transfer_window_ms;     /* after the prompt; 0 = 3000 */
+    int prompt_on_machine;
+    const char *abandon_prompt_path; /* NULL: abandon in silence */
+};
+
 struct bridge_dial {
     const char *number;       /* E.164 or digits, for the CDR; "+digits" when routed */
     const char *trunk_target; /* request URI toward the carrier: "sip:1001@10.0.0.1:5060";
@@ -153,15 +206,17 @@ struct bridge_dial {
     const char *from;         /* caller ID URI for this call; NULL = the trunk's caller-ID
                                  pool (in config from's domain) or config from */
     const char *tenant;       /* checked against the SIP engine's allow-lists when given */
+    struct bridge_prompts prompts; /* zeroed: no prompt */
 };
 
 /* Starts a call: opens a media session, INVITEs the carrier (through a trunk picked from
  * config.trunks when req has no target; when every trunk that could take it is at its CPS
  * limit the call waits for the budget, so pace new calls by trunk_set_headroom). *id names
- * it in events, the CDR and bridge_hangup. Strings are copied. Errors: WAIHU_EINVAL (also
- * no agent without config.pick_agent), WAIHU_ENOMEM, WAIHU_ENOSPACE (no RTP port),
- * WAIHU_EUNAVAILABLE (no trunk in rotation with a free channel), WAIHU_ESHUTDOWN; no CDR
- * follows an error. */
+ * it in events, the CDR and bridge_hangup. Strings are copied; prompt files start loading.
+ * Errors: WAIHU_EINVAL (also no agent without config.pick_agent, unless an IVR call
+ * without transfer_digit; a bad transfer_digit; a path over 511 bytes), WAIHU_ENOMEM,
+ * WAIHU_ENOSPACE (no RTP port), WAIHU_EUNAVAILABLE (no trunk in rotation with a free
+ * channel), WAIHU_ESHUTDOWN; no CDR follows an error. */
 WAIHU_API int bridge_dial(struct bridge *b, const struct bridge_dial *req, uint64_t *id);
 
 /* Ends a call in any state (CANCEL or BYE on its live legs). Returns 0 or

@@ -8,6 +8,14 @@ void bridge_end(struct bridge_call *c, const char *result, const char *end_reaso
                 enum bridge_party by, int status)
 {
     struct bridge *b = c->b;
+    if (c->state == BST_ANNOUNCING) { /* abandoned, whoever ends the message */
+        result = "abandoned";
+        end_reason = c->abandon_reason;
+        status = c->abandon_status;
+    } else if (c->state == BST_PROMPTING &&
+               (strcmp(result, "dropped") == 0 || strcmp(result, "played") == 0)) {
+        result = strcmp(c->amd, "machine") == 0 ? "machine" : "played";
+    }
     if (c->state >= BST_ENDING || bridge_move(c, BIN_END) != 0) {
         return;
     }
@@ -37,6 +45,14 @@ static uint32_t span(uint64_t from, uint64_t to)
     return from && to > from ? (uint32_t)(to - from) : 0;
 }
 
+static struct bridge_cdr_prompt prompt_cdr(const struct bridge_call *c, const struct bridge_play *p)
+{
+    struct bridge_cdr_prompt out = {.state = bridge_play_state_name(p->state),
+                                    .start_ms = span(c->leg[LEG_CARRIER].answer_ms, p->start_ms),
+                                    .played_ms = p->played_ms};
+    return out;
+}
+
 static void deliver(struct bridge_call *c)
 {
     const struct bridge_leg *car = &c->leg[LEG_CARRIER], *ag = &c->leg[LEG_AGENT];
@@ -64,6 +80,10 @@ static void deliver(struct bridge_call *c)
         .amd = strcmp(c->amd, "pending") == 0 ? "undecided" : c->amd,
         .amd_reason = c->amd_reason,
         .digits = c->digits,
+        .prompt = prompt_cdr(c, &c->ivr),
+        .abandon_prompt = prompt_cdr(c, &c->abandon),
+        .ivr_digit = c->ivr_digit,
+        .transferred = c->bridged && c->prompt_path[0],
         .recording = c->recording ? c->rec_path : NULL,
         .recording_err = c->rec_err,
         .recording_frames = c->rec_frames,

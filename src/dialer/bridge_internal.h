@@ -14,11 +14,14 @@
 #define BRIDGE_PICK_TRIES 2      /* the picker is asked once more when its agent fails */
 
 /* A call's life; every move goes through bridge_state_next (docs/bridge.md has the table). */
-enum bridge_state {
+enum bridge_state { /* live states come before BST_ENDING */
     BST_DIALING = 0,   /* carrier INVITE out */
     BST_SCREENING,     /* carrier answered; AMD running (or about to call the agent) */
+    BST_PROMPTING,     /* IVR: the prompt (or the message for a machine) plays, then the
+                          window for the transfer digit */
     BST_AGENT_RINGING, /* agent INVITE out */
     BST_BRIDGED,       /* both legs answered, media relayed and recorded */
+    BST_ANNOUNCING,    /* no agent for a live answer: the abandon message plays */
     BST_ENDING,        /* waiting for the legs' final events and the media session's close */
     BST_DONE,          /* CDR delivered */
     BST_COUNT
@@ -32,6 +35,9 @@ enum bridge_input {
     BIN_RELEASED,       /* last leg and media gone */
     BIN_RETRY,          /* the carrier leg failed on a trunk; the next trunk is tried */
     BIN_AGENT_RETRY,    /* the picked agent's leg failed; the picker chose another agent */
+    BIN_PROMPT,         /* an IVR call's answer (human, or machine with prompt_on_machine) */
+    BIN_TRANSFER,       /* the transfer digit, and an agent to call */
+    BIN_ABANDON,        /* a live answer without an agent, and an abandon message to play */
     BIN_COUNT
 };
 
@@ -44,6 +50,15 @@ enum bridge_leg_id { LEG_CARRIER = 0, LEG_AGENT = 1 };
 
 struct bridge_call;
 struct bridge_ping;
+
+/* One prompt of a call, as the media events tell it. */
+enum bridge_play_state { PLAY_NONE = 0, PLAY_REQUESTED, PLAY_STARTED, PLAY_COMPLETE,
+                         PLAY_PARTIAL, PLAY_ERROR };
+struct bridge_play {
+    enum bridge_play_state state;
+    uint64_t start_ms;  /* when the STARTED event arrived */
+    uint32_t played_ms;
+};
 
 /* One SIP leg: its engine call id, and whether its final event is still due. */
 struct bridge_leg {
@@ -85,6 +100,15 @@ struct bridge_call {
     int64_t retry_at_ms; /* > 0: waiting for a trunk's CPS budget */
     int last_status;     /* carrier status of the last failed attempt */
     char trunk_name[TRUNK_NAME_MAX], trunks_tried[256], caller_id[TRUNK_NUMBER_MAX];
+    /* prompts (bridge_prompt.c) */
+    char prompt_path[512], abandon_path[512];
+    char transfer_digit, ivr_digit;
+    int prompt_on_machine;
+    uint32_t transfer_window_ms;
+    struct bridge_play ivr, abandon;
+    uint64_t want_agent_ms;      /* the customer waits for an agent since: answer or digit */
+    const char *abandon_reason;  /* while announcing: the abandon's end_reason and status */
+    int abandon_status;
     /* outcome: the first reason to end wins */
     const char *result, *end_reason;
     enum bridge_party hangup_by;
@@ -134,11 +158,32 @@ void bridge_emit_state(struct bridge_call *c);
 int bridge_call_carrier(struct bridge_call *c);
 void bridge_carrier_answered(struct bridge_call *c, const char *sdp);
 void bridge_human(struct bridge_call *c);
+/* Asks config.pick_agent for the agent of a picked call in state `in`. Returns 1 with
+ * c->agent set, 0 when there is none (the call is to be abandoned), -1 when the call ended
+ * under the picker (it hung it up): nothing more to do. */
+int bridge_pick(struct bridge_call *c, enum bridge_state in);
+/* INVITEs c->agent; a failure to send is an agent failure (500). */
+void bridge_call_agent(struct bridge_call *c);
+/* Starts the call's recording unless it runs or is not configured. */
+void bridge_record(struct bridge_call *c);
 void bridge_agent_answered(struct bridge_call *c, const char *sdp);
 /* The agent leg failed with status (or could not be sent: 500): ends the call, or asks the
  * picker for another agent (docs/bridge.md "Agent chosen at answer"). */
 void bridge_agent_failed(struct bridge_call *c, int status);
 void bridge_check_rtp(struct bridge_call *c, const struct media_event *ev);
+
+/* bridge_prompt.c: IVR prompts, transfers and abandon messages (docs/bridge.md "Prompts"). */
+/* bridge_dial: copies and checks req->prompts, starts loading the files. */
+int bridge_prompt_setup(struct bridge_call *c, const struct bridge_dial *req);
+/* A live answer (human): 1 when the IVR prompt took the call, 0 to go on to the agent. */
+int bridge_prompt_on_human(struct bridge_call *c);
+/* AMD said machine: 1 when a message is left, 0 to hang up. */
+int bridge_prompt_on_machine(struct bridge_call *c);
+/* No agent for a live answer: plays the abandon message before the hang-up, or hangs up. */
+void bridge_abandon(struct bridge_call *c, const char *end_reason, int status);
+void bridge_prompt_on_dtmf(struct bridge_call *c, char digit);
+void bridge_prompt_on_event(struct bridge_call *c, const struct media_event *ev);
+const char *bridge_play_state_name(enum bridge_play_state s);
 
 /* bridge_route.c: the carrier leg over the trunk set. */
 int bridge_route_start(struct bridge *b);   /* bridge_new: the probe/CPS timer */

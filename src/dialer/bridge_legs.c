@@ -1,6 +1,6 @@
 /* Steps of a bridge call: INVITE the carrier, take its answer (AMD or not), pick the agent
  * when the dial named none, INVITE the agent, join both legs' media and record, and watch
- * the RTP of answered legs. */
+ * the RTP of answered legs. Prompts and abandon messages: bridge_prompt.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,10 +86,7 @@ void bridge_carrier_answered(struct bridge_call *c, const char *sdp)
     bridge_human(c);
 }
 
-/* Asks config.pick_agent for the agent of a picked call in state `in`. Returns 1 with
- * c->agent set, 0 when there is none (the call is to be abandoned), -1 when the call ended
- * under the picker (it hung it up): nothing more to do. */
-static int pick(struct bridge_call *c, enum bridge_state in)
+int bridge_pick(struct bridge_call *c, enum bridge_state in)
 {
     struct bridge *b = c->b;
     c->picks++;
@@ -114,14 +111,7 @@ static int pick(struct bridge_call *c, enum bridge_state in)
     return 1;
 }
 
-/* A live person and no agent for them: hang up the carrier at once. */
-static void abandon(struct bridge_call *c)
-{
-    bridge_end(c, "abandoned", "no-agent", BRIDGE_BY_LOCAL, 200);
-}
-
-/* INVITEs c->agent; a failure to send is an agent failure (500). */
-static void call_agent(struct bridge_call *c)
+void bridge_call_agent(struct bridge_call *c)
 {
     char sdp[1024];
     int rv = offer(c, MEDIA_LEG_B, sdp, sizeof sdp);
@@ -137,20 +127,24 @@ static void call_agent(struct bridge_call *c)
 
 void bridge_human(struct bridge_call *c)
 {
+    c->want_agent_ms = clock_now_ms();
+    if (bridge_prompt_on_human(c)) {
+        return; /* IVR: the prompt first; an agent only for the transfer digit */
+    }
     if (c->picked) {
-        int got = pick(c, BST_SCREENING);
+        int got = bridge_pick(c, BST_SCREENING);
         if (got < 0) {
             return;
         }
         if (got == 0) {
-            abandon(c);
+            bridge_abandon(c, "no-agent", 200);
             return;
         }
     }
     if (bridge_move(c, BIN_HUMAN) != 0) {
         return;
     }
-    call_agent(c);
+    bridge_call_agent(c);
 }
 
 void bridge_agent_failed(struct bridge_call *c, int status)
@@ -163,22 +157,23 @@ void bridge_agent_failed(struct bridge_call *c, int status)
     if (c->state >= BST_ENDING) {
         return; /* our CANCEL: the call already ends for another reason */
     }
-    uint64_t since_answer = clock_now_ms() - c->leg[LEG_CARRIER].answer_ms;
+    /* From the answer, or from an IVR call's transfer digit. */
+    uint64_t waited = clock_now_ms() - c->want_agent_ms;
     if (c->state != BST_AGENT_RINGING || l->live || c->picks >= BRIDGE_PICK_TRIES ||
-        since_answer >= BRIDGE_PICK_WINDOW_MS) {
-        LOG_I(BRIDGE_MOD, "call %llu: agent %s failed (%d) %llu ms after the answer; abandoned",
-              (unsigned long long)c->id, c->agent, status, (unsigned long long)since_answer);
-        bridge_end(c, "abandoned", "agent-failed", BRIDGE_BY_LOCAL, status);
+        waited >= BRIDGE_PICK_WINDOW_MS) {
+        LOG_I(BRIDGE_MOD, "call %llu: agent %s failed (%d) after %llu ms waiting; abandoned",
+              (unsigned long long)c->id, c->agent, status, (unsigned long long)waited);
+        bridge_abandon(c, "agent-failed", status);
         return;
     }
     LOG_I(BRIDGE_MOD, "call %llu: agent %s failed (%d); picking another",
           (unsigned long long)c->id, c->agent, status);
-    int got = pick(c, BST_AGENT_RINGING);
+    int got = bridge_pick(c, BST_AGENT_RINGING);
     if (got < 0) {
         return;
     }
     if (got == 0) {
-        abandon(c);
+        bridge_abandon(c, "no-agent", 200);
         return;
     }
     if (bridge_move(c, BIN_AGENT_RETRY) != 0) {
@@ -186,13 +181,13 @@ void bridge_agent_failed(struct bridge_call *c, int status)
     }
     struct bridge_leg fresh = {.call = c, .id = LEG_AGENT};
     *l = fresh;
-    call_agent(c);
+    bridge_call_agent(c);
 }
 
-static void record(struct bridge_call *c)
+void bridge_record(struct bridge_call *c)
 {
     const struct bridge_config *cfg = &c->b->cfg;
-    if (!cfg->record_dir) {
+    if (!cfg->record_dir || c->recording || c->rec_err) {
         return;
     }
     int n = snprintf(c->rec_path, sizeof c->rec_path, "%s/call-%llu-%lld.wrec", cfg->record_dir,
@@ -222,7 +217,7 @@ void bridge_agent_answered(struct bridge_call *c, const char *sdp)
         return;
     }
     c->bridged = 1;
-    record(c);
+    bridge_record(c);
 }
 
 void bridge_check_rtp(struct bridge_call *c, const struct media_event *ev)

@@ -2,15 +2,27 @@
 #include "bridge_internal.h"
 
 #define X (-1)
+/* Short names of the states, for the table only. */
+#define DIAL BST_DIALING
+#define SCRN BST_SCREENING
+#define PRMT BST_PROMPTING
+#define RING BST_AGENT_RINGING
+#define BRDG BST_BRIDGED
+#define ANNC BST_ANNOUNCING
+#define ENDG BST_ENDING
+#define DONE BST_DONE
 
 static const int next[BST_COUNT][BIN_COUNT] = {
-    /*                 carrier-answer  human              agent-answer  end         released  retry        agent-retry */
-    [BST_DIALING] =       {BST_SCREENING, X,                 X,            BST_ENDING, X,        BST_DIALING, X},
-    [BST_SCREENING] =     {X,             BST_AGENT_RINGING, X,            BST_ENDING, X,        X,           X},
-    [BST_AGENT_RINGING] = {X,             X,                 BST_BRIDGED,  BST_ENDING, X,        X,           BST_AGENT_RINGING},
-    [BST_BRIDGED] =       {X,             X,                 X,            BST_ENDING, X,        X,           X},
-    [BST_ENDING] =        {X,             X,                 X,            BST_ENDING, BST_DONE, X,           X},
-    [BST_DONE] =          {X,             X,                 X,            X,          X,        X,           X},
+    /*        carri- human  agent- end    relea- retry  agent- prompt trans- aban-
+              er-ans        answer        sed           retry         fer    don */
+    [DIAL] = {SCRN,  X,     X,     ENDG,  X,     DIAL,  X,     X,     X,     X},
+    [SCRN] = {X,     RING,  X,     ENDG,  X,     X,     X,     PRMT,  X,     ANNC},
+    [PRMT] = {X,     X,     X,     ENDG,  X,     X,     X,     X,     RING,  ANNC},
+    [RING] = {X,     X,     BRDG,  ENDG,  X,     X,     RING,  X,     X,     ANNC},
+    [BRDG] = {X,     X,     X,     ENDG,  X,     X,     X,     X,     X,     X},
+    [ANNC] = {X,     X,     X,     ENDG,  X,     X,     X,     X,     X,     X},
+    [ENDG] = {X,     X,     X,     ENDG,  DONE,  X,     X,     X,     X,     X},
+    [DONE] = {X,     X,     X,     X,     X,     X,     X,     X,     X,     X},
 };
 
 int bridge_state_next(enum bridge_state from, enum bridge_input in)
@@ -23,15 +35,16 @@ int bridge_state_next(enum bridge_state from, enum bridge_input in)
 
 const char *bridge_state_name(enum bridge_state s)
 {
-    static const char *names[BST_COUNT] = {"dialing", "screening", "agent-ringing", "bridged",
-                                           "ending", "done"};
+    static const char *names[BST_COUNT] = {"dialing", "screening", "prompting", "agent-ringing",
+                                           "bridged", "announcing", "ending", "done"};
     return (unsigned)s < BST_COUNT ? names[s] : "?";
 }
 
 const char *bridge_input_name(enum bridge_input in)
 {
     static const char *names[BIN_COUNT] = {"carrier-answer", "human", "agent-answer", "end",
-                                           "released", "retry", "agent-retry"};
+                                           "released", "retry", "agent-retry", "prompt",
+                                           "transfer", "abandon"};
     return (unsigned)in < BIN_COUNT ? names[in] : "?";
 }
 

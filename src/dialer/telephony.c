@@ -296,7 +296,15 @@ void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_
 int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
                    uint64_t *call_id)
 {
-    if (agent == NULL && t->pick == NULL) {
+    return telephony_dial_prompts(t, e164, agent, tenant, NULL, call_id);
+}
+
+int telephony_dial_prompts(struct telephony *t, const char *e164, const char *agent,
+                           const char *tenant, const struct bridge_prompts *prompts,
+                           uint64_t *call_id)
+{
+    bool broadcast = prompts != NULL && prompts->prompt_path != NULL && !prompts->transfer_digit;
+    if (agent == NULL && t->pick == NULL && !broadcast) {
         return WAIHU_EINVAL; /* nobody would choose the agent at answer */
     }
     char target[256];
@@ -304,6 +312,9 @@ int telephony_dial(struct telephony *t, const char *e164, const char *agent, con
     /* With a trunk set the bridge picks the trunk and caller ID and fails over. */
     struct bridge_dial d = {.number = e164, .trunk_target = t->trunks ? NULL : target,
                             .agent = agent, .tenant = tenant};
+    if (prompts != NULL) {
+        d.prompts = *prompts;
+    }
     return bridge_dial(t->bridge, &d, call_id);
 }
 

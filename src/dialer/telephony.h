@@ -58,12 +58,14 @@ bool telephony_agent_registered(struct telephony *t, const char *user);
 /* The agent of a call dialed without one (predictive dialing) is chosen by pick, on the
  * core loop, when a live answer is on the line (after AMD when it is on): it returns the
  * user name of a free registered agent (copied at once) or NULL when none is free, and the
- * call is then abandoned (the carrier is hung up; CDR abandoned/no-agent). pick is asked a
- * second time for the same call_id only when the agent it gave could not be reached within
- * 2 s of the answer (that agent was not bridged). pick may hang calls up or dial, never stop
- * telephony. pick NULL removes the picker: dials without an agent fail from then on, and
- * such calls already placed are abandoned when answered. docs/bridge.md "Agent chosen at
- * answer". */
+ * call is then abandoned (the carrier is hung up, after the abandon message when the dial
+ * has one; CDR abandoned/no-agent). pick is asked a second time for the same call_id only
+ * when the agent it gave could not be reached within 2 s of the answer (that agent was not
+ * bridged). IVR calls ask it when the transfer digit comes, not at the answer (the 2 s
+ * then count from the digit). pick may hang calls up or dial, never stop telephony. pick
+ * NULL removes the picker: dials without an agent fail from then on (but IVR calls without
+ * a transfer digit), and such calls already placed are abandoned when answered.
+ * docs/bridge.md "Agent chosen at answer" and "Prompts". */
 void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_t call_id,
                                                                           void *data),
                                 void *data);
@@ -74,6 +76,15 @@ void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_
  * its CDR and in the picker. */
 int telephony_dial(struct telephony *t, const char *e164, const char *agent, const char *tenant,
                    uint64_t *call_id);
+/* telephony_dial with the call's prompts (struct bridge_prompts, docs/bridge.md "Prompts"):
+ * an IVR / voice-broadcast prompt with its transfer digit (the agent is then the dial's,
+ * or the picker's when the digit comes), a message left on machines, and the message a
+ * live answer hears when no agent is free (the abandon message). prompts NULL or zeroed:
+ * telephony_dial. An IVR call without a transfer digit needs neither agent nor picker.
+ * Strings are copied. Errors as bridge_dial. */
+int telephony_dial_prompts(struct telephony *t, const char *e164, const char *agent,
+                           const char *tenant, const struct bridge_prompts *prompts,
+                           uint64_t *call_id);
 int telephony_hangup(struct telephony *t, uint64_t call_id);
 
 /* New calls the node's trunks could take now (free channels within CPS budgets), or

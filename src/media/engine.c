@@ -11,32 +11,6 @@
 
 #include "media_internal.h"
 
-struct media_session {
-    struct media_engine *e;
-    struct worker *w;
-    struct wsession *ws;
-    uint16_t port[2];
-    void *data;
-    int close_sent;
-    struct media_session *prev, *next;
-};
-
-struct media_engine {
-    uv_loop_t *loop;
-    uv_async_t wake;
-    struct msgq outbox;
-    struct worker *workers;
-    unsigned n_workers, next_worker;
-    struct sockaddr_in bind;
-    uint16_t port_min;
-    uint32_t n_pairs, cursor;
-    uint8_t *pair_busy; /* index (port - port_min) / 2 */
-    media_event_cb cb;
-    void *cb_data;
-    struct media_session *sessions;
-    int stopping;
-};
-
 static void deliver(uv_async_t *handle);
 
 void engine_post(struct media_engine *e, struct msg *m)
@@ -127,6 +101,7 @@ void media_engine_free(struct media_engine *e)
         e->sessions = s->next;
         free(s);
     }
+    prompt_cache_free(e);
     uv_close((uv_handle_t *)&e->wake, engine_closed);
 }
 
@@ -234,7 +209,7 @@ void *media_session_data(const struct media_session *s)
     return s->data;
 }
 
-static int send_to_worker(struct media_session *s, struct msg *m)
+int engine_send(struct media_session *s, struct msg *m)
 {
     if (m == NULL)
         return WAIHU_ENOMEM;
@@ -263,7 +238,7 @@ int media_session_set_remote(struct media_session *s, enum media_leg leg, const 
         m->u.remote.codec = codec;
         m->u.remote.te_pt = telephone_event_pt;
     }
-    return send_to_worker(s, m);
+    return engine_send(s, m);
 }
 
 int media_session_record_start(struct media_session *s, const char *path,
@@ -280,12 +255,12 @@ int media_session_record_start(struct media_session *s, const char *path,
         }
         memcpy(m->u.rec.key, key, MEDIA_REC_KEY_BYTES);
     }
-    return send_to_worker(s, m);
+    return engine_send(s, m);
 }
 
 int media_session_record_stop(struct media_session *s)
 {
-    return send_to_worker(s, msg_new(MSG_REC_STOP));
+    return engine_send(s, msg_new(MSG_REC_STOP));
 }
 
 int media_session_amd_start(struct media_session *s, enum media_leg leg,
@@ -301,16 +276,17 @@ int media_session_amd_start(struct media_session *s, enum media_leg leg,
         else
             media_amd_config_default(&m->u.amd.cfg);
     }
-    return send_to_worker(s, m);
+    return engine_send(s, m);
 }
 
 void media_session_close(struct media_session *s)
 {
     assert(!s->close_sent);
+    prompt_cache_drop_session(s->e, s);
     struct msg *m = msg_new(MSG_CLOSE);
     if (m == NULL)
         waihu_fatal(MOD, "session close: out of memory");
-    send_to_worker(s, m);
+    engine_send(s, m);
     s->close_sent = 1;
 }
 

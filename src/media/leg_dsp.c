@@ -33,6 +33,9 @@ int leg_dsp_init(struct leg *l, int inband_dtmf)
 
 void leg_dsp_free(struct leg *l)
 {
+    play_stop(l, 0);
+    free(l->mix);
+    l->mix = NULL;
     if (l->dtmf != NULL)
         dtmf_rx_free(l->dtmf);
     l->dtmf = NULL;
@@ -79,16 +82,42 @@ static void fifo_push(struct leg *l, const int16_t *pcm, size_t n)
     }
 }
 
+void leg_mix_push(struct leg *l, const int16_t *pcm, size_t n)
+{
+    if (l->mix == NULL) {
+        l->mix = malloc(LEG_FIFO_SAMPLES * sizeof(*l->mix));
+        l->mix_r = l->mix_n = 0;
+        if (l->mix == NULL) {
+            LOG_W(MOD, "leg %d: prompt not recorded (out of memory)", l->id);
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (l->mix_n == LEG_FIFO_SAMPLES) {
+            l->mix_r = (l->mix_r + 1) % LEG_FIFO_SAMPLES;
+            l->mix_n--;
+        }
+        l->mix[(l->mix_r + l->mix_n) % LEG_FIFO_SAMPLES] = pcm[i];
+        l->mix_n++;
+    }
+}
+
 void leg_fifo_pop(struct leg *l, int16_t *out, size_t n, size_t stride)
 {
     for (size_t i = 0; i < n; i++) {
-        int16_t v = 0;
+        int32_t v = 0;
         if (l->fifo_n > 0) {
             v = l->fifo[l->fifo_r];
             l->fifo_r = (l->fifo_r + 1) % LEG_FIFO_SAMPLES;
             l->fifo_n--;
         }
-        out[i * stride] = v;
+        if (l->mix_n > 0) {
+            v += l->mix[l->mix_r];
+            l->mix_r = (l->mix_r + 1) % LEG_FIFO_SAMPLES;
+            l->mix_n--;
+            v = v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v;
+        }
+        out[i * stride] = (int16_t)v;
     }
 }
 

@@ -142,6 +142,45 @@ WAIHU_API enum media_amd_reason media_amd_reason(const struct media_amd *amd);
 WAIHU_API const char *media_amd_reason_name(enum media_amd_reason r);
 
 /* ---------------------------------------------------------------------------
+ * Prompts: recorded messages played into a leg. A prompt is an 8000 Hz mono 16-bit
+ * PCM WAV file, parsed once and shared read-only (reference counted) between the
+ * core loop and the workers. Pure but for media_prompt_load's file read.
+ * ------------------------------------------------------------------------- */
+
+#define MEDIA_PROMPT_RATE 8000
+#define MEDIA_PROMPT_MAX_SAMPLES (600u * 8000u) /* ten minutes */
+#define MEDIA_FRAME_SAMPLES 160                 /* one 20 ms RTP frame */
+
+struct media_prompt;
+
+/* Parses a RIFF/WAVE image: format PCM (or WAVE_FORMAT_EXTENSIBLE with the PCM
+ * sub-format), one channel, 8000 Hz, 16 bits, a data chunk of whole samples, every
+ * chunk complete, at most MEDIA_PROMPT_MAX_SAMPLES. Anything else is WAIHU_EINVAL
+ * with errmsg saying why ("2 channels: want mono", "22050 Hz: want 8000 Hz",
+ * "truncated: ..."); WAIHU_ENOMEM. The caller drops *out with media_prompt_unref.
+ * Any thread. */
+WAIHU_API int media_prompt_parse(const uint8_t *buf, size_t len, struct media_prompt **out,
+                                 char *errmsg, size_t errmsg_size);
+/* Reads and parses path. Errors as media_prompt_parse plus WAIHU_EIO (cannot read it);
+ * errmsg starts with the path. Blocking file I/O: never on the core loop (the engine
+ * loads prompts on the libuv thread pool). Any thread. */
+WAIHU_API int media_prompt_load(const char *path, struct media_prompt **out, char *errmsg,
+                                size_t errmsg_size);
+/* Takes one more reference / drops one (frees at zero; NULL allowed). Any thread. */
+WAIHU_API struct media_prompt *media_prompt_ref(struct media_prompt *p);
+WAIHU_API void media_prompt_unref(struct media_prompt *p);
+WAIHU_API size_t media_prompt_samples(const struct media_prompt *p);
+WAIHU_API uint32_t media_prompt_duration_ms(const struct media_prompt *p);
+/* Number of 20 ms frames (the last one is padded with silence). */
+WAIHU_API size_t media_prompt_frames(const struct media_prompt *p);
+/* Encodes frame `index` in codec into out (160 bytes) and, when pcm is not NULL, copies
+ * its linear samples there. Returns how many samples came from the prompt: 160, fewer
+ * for the last frame (the rest is silence), 0 past the end (a silent frame). */
+WAIHU_API size_t media_prompt_frame(const struct media_prompt *p, size_t index,
+                                    enum media_codec codec, uint8_t out[MEDIA_FRAME_SAMPLES],
+                                    int16_t pcm[MEDIA_FRAME_SAMPLES]);
+
+/* ---------------------------------------------------------------------------
  * Encrypted recordings. Stereo 16-bit 8 kHz PCM sealed with AES-256-GCM in
  * chunks of at most one second; a crash loses at most the chunk being filled.
  * Format in docs/media.md. Writer and reader are single-threaded objects.
@@ -208,6 +247,12 @@ enum media_event_type {
     MEDIA_EV_STATS,      /* periodic statistics of both legs */
     MEDIA_EV_RECORDING,  /* recording stopped (err = 0) or failed (err < 0) */
     MEDIA_EV_CLOSED,     /* last event of a session, with final stats; the handle dies after */
+    MEDIA_EV_PROMPT,     /* a prompt started or ended on a leg (media_session_play) */
+};
+
+enum media_prompt_phase {
+    MEDIA_PROMPT_STARTED = 1, /* its first packet went out */
+    MEDIA_PROMPT_ENDED,       /* exactly one per accepted media_session_play */
 };
 
 struct media_session;
@@ -234,6 +279,16 @@ struct media_event {
             int err;
             uint64_t frames;
         } recording;
+        struct {
+            uint32_t id;                   /* media_play_config.id */
+            enum media_prompt_phase phase;
+            int err;            /* ENDED: 0, or why it never played: WAIHU_EIO (unreadable),
+                                   WAIHU_EINVAL (not 8 kHz mono 16-bit PCM WAV), WAIHU_ENOMEM */
+            int complete;       /* ENDED: every frame of the prompt was due and sent */
+            uint32_t played_ms; /* ENDED: prompt audio sent (the silent tail not counted) */
+            uint32_t waited_ms; /* STARTED: from the request reaching the worker to the
+                                   first packet (after_silence_ms waits count here) */
+        } prompt;
     } u;
     struct media_leg_stats stats[2]; /* MEDIA_EV_STATS and MEDIA_EV_CLOSED */
 };
@@ -300,8 +355,41 @@ WAIHU_API int media_session_record_stop(struct media_session *s);
 WAIHU_API int media_session_amd_start(struct media_session *s, enum media_leg leg,
                                       const struct media_amd_config *cfg);
 
-/* Stops relaying, closes sockets and any recording; MEDIA_EV_CLOSED follows
- * (events already queued may still arrive before it). Do not call twice. */
+/* Playback (docs/media.md "Prompts"). While a prompt plays on a leg (its tail and any
+ * wait for silence included), what the other leg sends is not relayed to it; the prompt's
+ * packets continue that leg's outgoing RTP stream (SSRC, sequence numbers, timestamps;
+ * marker on the first packet), and so do relayed packets afterwards. A recording running
+ * meanwhile gets the prompt on the channel of the other leg (what the leg hears). */
+struct media_play_config {
+    uint32_t id;               /* echoed in the MEDIA_EV_PROMPT events */
+    uint32_t tail_ms;          /* after the prompt, silent frames this long before ENDED (a
+                                  window for digits); the leg stays muted meanwhile */
+    uint32_t after_silence_ms; /* 0: start at once; else once the leg has been silent (under
+                                  -40 dBm0) this long, e.g. after a voicemail greeting... */
+    uint32_t max_wait_ms;      /* ...or this long after the request at the latest (0 = 30000) */
+};
+
+/* Loads path into the engine's prompt cache unless it is there or on its way (read on
+ * the libuv thread pool; the cache is by path, for the engine's life: a changed file
+ * needs a new name or media_engine_prompt_forget). Errors of the file are logged and
+ * reported by the plays that need it. Returns 0, WAIHU_EINVAL, WAIHU_ENOMEM. */
+WAIHU_API int media_engine_prompt_preload(struct media_engine *e, const char *path);
+/* Drops path from the cache (plays already started keep their copy). */
+WAIHU_API void media_engine_prompt_forget(struct media_engine *e, const char *path);
+
+/* Plays the WAV file at path into leg (whose remote must be set), replacing a prompt
+ * already playing there (that one ends first). MEDIA_EV_PROMPT STARTED then ENDED follow
+ * (ENDED alone when it never started: file error, stopped, closed). cfg NULL = zeroes.
+ * Returns 0, WAIHU_EINVAL, WAIHU_ENOMEM (then no event follows). */
+WAIHU_API int media_session_play(struct media_session *s, enum media_leg leg, const char *path,
+                                 const struct media_play_config *cfg);
+/* Ends the prompt playing (or about to play) on leg: ENDED with complete = 0 follows,
+ * unless it had ended already. Relaying to the leg resumes. */
+WAIHU_API int media_session_play_stop(struct media_session *s, enum media_leg leg);
+
+/* Stops relaying, ends any prompt (MEDIA_EV_PROMPT ENDED), closes sockets and any
+ * recording; MEDIA_EV_CLOSED follows (events already queued may still arrive before it).
+ * Do not call twice. */
 WAIHU_API void media_session_close(struct media_session *s);
 
 #endif

@@ -20,6 +20,8 @@ enum msg_type {
     MSG_REC_STOP,
     MSG_AMD_START,
     MSG_CLOSE,
+    MSG_PLAY,         /* core -> worker: play u.play.prompt (a reference the message owns) */
+    MSG_PLAY_STOP,
     MSG_STOP,         /* core -> worker: close everything and exit */
     MSG_EVENT,        /* worker -> core: deliver u.event */
 };
@@ -48,6 +50,11 @@ struct msg {
             enum media_leg leg;
             struct media_amd_config cfg;
         } amd;
+        struct {
+            enum media_leg leg;
+            struct media_prompt *prompt; /* owned by the message until taken */
+            struct media_play_config cfg;
+        } play;
         struct media_event event;
     } u;
 };
@@ -69,9 +76,48 @@ struct msg *msgq_take(struct msgq *q);
 struct msg *msg_new(enum msg_type type);
 void msg_free(struct msg *m);
 
-/* ---- workers (worker.c) ---- */
+/* ---- the core-loop side (engine.c, prompt_cache.c) ---- */
 
-struct media_engine;
+struct prompt_entry;
+struct prompt_wait;
+
+struct media_session {
+    struct media_engine *e;
+    struct worker *w;
+    struct wsession *ws;
+    uint16_t port[2];
+    void *data;
+    int close_sent;
+    struct media_session *prev, *next;
+};
+
+struct media_engine {
+    uv_loop_t *loop;
+    uv_async_t wake;
+    struct msgq outbox;
+    struct worker *workers;
+    unsigned n_workers, next_worker;
+    struct sockaddr_in bind;
+    uint16_t port_min;
+    uint32_t n_pairs, cursor;
+    uint8_t *pair_busy; /* index (port - port_min) / 2 */
+    media_event_cb cb;
+    void *cb_data;
+    struct media_session *sessions;
+    int stopping;
+    struct prompt_entry *prompts; /* the prompt cache, by path */
+};
+
+/* engine.c: queue m for the session's worker (takes m; WAIHU_EINVAL once closed). */
+int engine_send(struct media_session *s, struct msg *m);
+
+/* prompt_cache.c */
+/* The session closes: plays still waiting for their file end now (ENDED, not started). */
+void prompt_cache_drop_session(struct media_engine *e, struct media_session *s);
+/* The engine stops: frees loaded prompts; loads in flight free themselves when done. */
+void prompt_cache_free(struct media_engine *e);
+
+/* ---- workers (worker.c) ---- */
 
 struct worker {
     struct media_engine *e;
@@ -95,6 +141,30 @@ void engine_post(struct media_engine *e, struct msg *m);
 /* ---- sessions on the worker side (wsession.c, relay.c, leg_dsp.c) ---- */
 
 #define LEG_FIFO_SAMPLES 8000 /* recording buffer per leg: one second */
+
+/* A prompt playing into a leg (play.c). */
+struct leg_play {
+    struct media_prompt *prompt; /* NULL: nothing plays */
+    struct media_play_config cfg;
+    int started;
+    uint64_t requested_ms, start_ms;
+    size_t frames_due;   /* frames sent since the start (prompt and tail) */
+    size_t frames_sent;  /* prompt frames sent to a remote */
+    size_t prompt_frames, tail_frames;
+};
+
+/* The RTP stream a leg's remote receives: relayed packets pass through unchanged until a
+ * prompt has played on the leg; from then on they are mapped into its stream (play.c). */
+struct leg_tx {
+    int init;
+    uint32_t ssrc, ts;
+    uint16_t seq;
+    uint64_t last_ms;
+    int rewrite, resync;
+    uint32_t src_ssrc;   /* the relayed stream being mapped */
+    uint16_t seq_delta;
+    uint32_t ts_delta;
+};
 
 struct leg {
     struct wsession *ws;
@@ -127,6 +197,11 @@ struct leg {
     /* decoded audio waiting for the recorder */
     int16_t fifo[LEG_FIFO_SAMPLES];
     size_t fifo_r, fifo_n;
+    /* prompts played to the other leg, mixed into this leg's channel (allocated on use) */
+    int16_t *mix;
+    size_t mix_r, mix_n;
+    struct leg_play play;
+    struct leg_tx tx;
 };
 
 struct wsession {
@@ -162,8 +237,23 @@ void leg_dsp_free(struct leg *l);
 void leg_dsp_audio(struct leg *l, const int16_t *pcm, size_t n, uint64_t now_ms);
 /* Wall-clock duties: silence events, AMD when audio stopped arriving. */
 void leg_dsp_tick(struct leg *l, uint64_t now_ms);
-/* Pops up to n samples of leg audio for the recorder, zero-filling an underrun. */
+/* Pops up to n samples of leg audio for the recorder, zero-filling an underrun, then adds
+ * the prompt audio waiting in the leg's mix FIFO (saturating). */
 void leg_fifo_pop(struct leg *l, int16_t *out, size_t n, size_t stride);
+/* Queues prompt audio for the recorder's channel of leg l (allocates the FIFO). */
+void leg_mix_push(struct leg *l, const int16_t *pcm, size_t n);
 int leg_amd_start(struct leg *l, const struct media_amd_config *cfg, uint64_t now_ms);
+
+/* play.c: prompts into a leg, and the leg's outgoing RTP stream. */
+/* Takes the prompt reference; ends a prompt already playing there first. */
+void play_start(struct leg *l, struct media_prompt *p, const struct media_play_config *cfg,
+                uint64_t now_ms);
+/* Ends the prompt (ENDED, complete as it stands) when one plays; emit 0 frees silently. */
+void play_stop(struct leg *l, int emit);
+/* Worker tick: starts a waiting prompt, sends the frames due, ends it after its tail. */
+void play_tick(struct leg *l, uint64_t now_ms);
+/* Before relaying a packet to leg `to`: returns 0 to send it (its header mapped into the
+ * leg's stream), -1 to drop it (a prompt plays there). audio: not a telephone-event. */
+int play_relay_out(struct leg *to, uint8_t *buf, size_t len, int audio, uint64_t now_ms);
 
 #endif

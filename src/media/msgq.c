@@ -61,5 +61,7 @@ void msg_free(struct msg *m)
         free(m->u.rec.path);
         OPENSSL_cleanse(m->u.rec.key, sizeof(m->u.rec.key));
     }
+    if (m->type == MSG_PLAY)
+        media_prompt_unref(m->u.play.prompt);
     free(m);
 }

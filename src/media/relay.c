@@ -44,9 +44,9 @@ static void account(struct leg *l, const struct media_rtp *h, int audio)
     l->last_transit = transit;
 }
 
-static void forward(struct leg *to, uint8_t *buf, size_t len)
+static void forward(struct leg *to, uint8_t *buf, size_t len, int audio, uint64_t now_ms)
 {
-    if (!to->has_remote || to->ws->closing)
+    if (!to->has_remote || to->ws->closing || play_relay_out(to, buf, len, audio, now_ms) != 0)
         return;
     uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
     int rv = uv_udp_try_send(&to->udp, &b, 1, (const struct sockaddr *)&to->remote);
@@ -107,14 +107,14 @@ void relay_packet(struct leg *l, uint8_t *buf, size_t len, const struct sockaddr
         if (to->has_remote && to->codec != l->codec)
             media_g711_transcode(l->codec, to->codec, payload, h.payload_len, payload);
         buf[1] = (uint8_t)((buf[1] & 0x80) | to->codec);
-        forward(to, buf, len);
+        forward(to, buf, len, 1, now_ms);
     } else if (l->te_pt >= 0 && h.payload_type == l->te_pt) {
         l->stats.packets_rx++;
         account(l, &h, 0);
         on_telephone_event(l, &h);
         if (to->te_pt >= 0) {
             buf[1] = (uint8_t)((buf[1] & 0x80) | to->te_pt);
-            forward(to, buf, len);
+            forward(to, buf, len, 0, now_ms);
         }
     } else {
         l->stats.malformed++; /* comfort noise or a codec not negotiated */

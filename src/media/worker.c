@@ -34,6 +34,13 @@ static void handle_msg(struct worker *w, struct msg *m)
         if (leg_amd_start(&ws->legs[m->u.amd.leg], &m->u.amd.cfg, uv_now(&w->loop)) != 0)
             LOG_W(MOD, "amd start failed on worker %u", w->index);
         break;
+    case MSG_PLAY:
+        play_start(&ws->legs[m->u.play.leg], m->u.play.prompt, &m->u.play.cfg, uv_now(&w->loop));
+        m->u.play.prompt = NULL; /* taken */
+        break;
+    case MSG_PLAY_STOP:
+        play_stop(&ws->legs[m->u.play.leg], 1);
+        break;
     case MSG_CLOSE:
         wsession_close(ws);
         break;

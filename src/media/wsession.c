@@ -120,6 +120,8 @@ static void handle_closed(uv_handle_t *h)
 
 void wsession_close(struct wsession *ws)
 {
+    play_stop(&ws->legs[0], 1); /* ENDED before CLOSED */
+    play_stop(&ws->legs[1], 1);
     ws->closing = 1;
     rec_finish(ws);
     for (int i = 0; i < 2; i++)
@@ -147,7 +149,7 @@ void wsession_rec_start(struct wsession *ws, char *path, const uint8_t *key)
         ws->rec_frames = 0;
         ws->rec_err = 0;
         for (int i = 0; i < 2; i++)
-            ws->legs[i].fifo_n = 0; /* start with what is heard from now on */
+            ws->legs[i].fifo_n = ws->legs[i].mix_n = 0; /* start with what is heard from now on */
     }
     free(path);
 }
@@ -185,8 +187,10 @@ static void rec_pump(struct wsession *ws, uint64_t now_ms)
 
 void wsession_tick(struct wsession *ws, uint64_t now_ms)
 {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         leg_dsp_tick(&ws->legs[i], now_ms);
+        play_tick(&ws->legs[i], now_ms);
+    }
     if (ws->rec != NULL)
         rec_pump(ws, now_ms);
     if (ws->cfg.stats_interval_ms > 0 && now_ms >= ws->next_stats_ms) {

@@ -189,13 +189,15 @@ int main(int argc, char **argv)
         LOG_E("waihud", "%s", errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;
     }
+    char prompts_dir[480];
+    snprintf(prompts_dir, sizeof prompts_dir, "%s/prompts", d.cfg.cluster.data_dir);
     struct api_config api_conf = {.address = d.cfg.cluster.self.api_address,
                                   .bootstrap_token_file = d.cfg.bootstrap_token_file,
                                   .master_key_file = d.cfg.master_key_file,
                                   .rate_limit_per_s = d.cfg.rate_limit_per_s,
                                   .rate_limit_burst = d.cfg.rate_limit_burst,
                                   .import_dir = d.cfg.import_dir,
-                                  .web_dir = d.cfg.web_dir};
+                                  .web_dir = d.cfg.web_dir, .prompts_dir = prompts_dir};
     if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
         LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;

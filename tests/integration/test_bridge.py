@@ -14,7 +14,13 @@ with no free agent is abandoned at once, and a dial naming its agent never asks.
 Real processes on 127.0.0.1, ports 19000-19999 (the picker's tests: 23000-23999) only;
 waits are on conditions with deadlines. Binaries come from $WAIHU_BRIDGE_BUILD (default
 build/); WAIHU_SLOW stretches deadlines (ASan builds). Audio is generated with flite and
-sox."""
+sox.
+
+TestPrompts (ports 23000-23999, waihu-carrier as the carrier on the sipp port) plays
+prompts: an IVR prompt (a tone sequence) that the carrier receives as one RTP stream, a
+digit it presses (RFC 4733) bridging the picked agent, a prompt played to its end then the
+hang-up, and the abandon message of a live answer without an agent within 2 s of the
+answer, with AMD off and on."""
 import array
 import json
 import math
@@ -106,10 +112,12 @@ class Pbx:
                                          (what, len(hits), count))
                 self.cond.wait(min(left, 0.2))
 
-    def dial(self, number, agent="agent1"):
-        """Dials number at the sipp carrier; agent None: chosen at answer (--pick)."""
+    def dial(self, number, agent="agent1", **extra):
+        """Dials number at the sipp carrier; agent None: chosen at answer (--pick). extra:
+        more keys of the dial command (prompts: prompt, transfer_digit, ...)."""
         tag = "t%d" % time.monotonic_ns()
         cmd = dict(cmd="dial", tag=tag, number=number, target=TRUNK % (number, self.ports.sipp))
+        cmd.update(extra)
         if agent is not None:
             cmd["agent"] = agent
         self.send(**cmd)
@@ -666,6 +674,258 @@ class TestAgentPickedAtAnswer(BridgeTest):
                          ("answered", "human", "agent1"), cdr)
         self.assertGreater(cdr["answer_to_agent_ms"], 0, cdr)  # the AMD time counts
         self.assertEqual(self.sipp_done(sipp), 0)
+        self.assert_clean_end()
+
+
+CARRIER = os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier")
+TONES = (500, 800, 1100, 1400, 1700, 2000)  # the IVR prompt: 250 ms of each, in order
+
+
+def write_tones(path, tones=TONES, ms=250, amp=8000):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        pcm = array.array("h")
+        for i, f in enumerate(tones):
+            n = ms * 8
+            pcm.extend(int(amp * math.sin(2 * math.pi * f * (i * n + k) / 8000))
+                       for k in range(n))
+        w.writeframes(pcm.tobytes())
+
+
+def read_wav(path):
+    with wave.open(path) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+        return array.array("h", w.readframes(w.getnframes()))
+
+
+def goertzel(frame, freq):
+    coeff = 2 * math.cos(2 * math.pi * freq / 8000)
+    s1 = s2 = 0.0
+    for x in frame:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - coeff * s1 * s2
+
+
+def tone_sequence(pcm, tones=TONES):
+    """The tones heard, in order: per 20 ms frame the candidate carrying most of the energy
+    (silence and mixtures skipped), runs collapsed."""
+    seq = []
+    for at in range(0, len(pcm) - 159, 160):
+        frame = pcm[at:at + 160]
+        energy = sum(x * x for x in frame) * 160 / 2  # goertzel's scale for a pure tone
+        if energy < 160 * 160 * 300 * 300 / 2:
+            continue
+        power = {f: goertzel(frame, f) for f in tones}
+        best = max(power, key=power.get)
+        if power[best] > 0.5 * energy and (not seq or seq[-1] != best):
+            seq.append(best)
+    return seq
+
+
+def lead_ms(pcm, level=328):
+    """Milliseconds of silence (under -40 dBFS) before the first louder sample."""
+    return next((i for i, x in enumerate(pcm) if abs(x) > level), len(pcm)) // 8
+
+
+def trim(pcm, level=328):
+    """pcm without its leading and trailing quiet samples."""
+    loud = [i for i, x in enumerate(pcm) if abs(x) > level]
+    return pcm[loud[0]:loud[-1] + 1] if loud else pcm[:0]
+
+
+def rms_dbfs(pcm):
+    if not pcm:
+        return -200.0
+    rms = math.sqrt(sum(x * x for x in pcm) / len(pcm))
+    return 20 * math.log10(rms / 32768) if rms > 0 else -200.0
+
+
+class TestPrompts(BridgeTest):
+    """Prompts (docs/bridge.md "Prompts"): waihu-carrier answers, records what it receives
+    (--rx-dir: decoded, in arrival order; its log says whether it was one RTP stream and
+    when the first audio came after its 200 OK) and presses digits over RFC 4733 when its
+    rules say so; the host picks agents (--pick)."""
+    PORTS = Ports(23000)
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.exists(CARRIER):
+            self.skipTest("build first: " + CARRIER)
+        self.rx_dir = os.path.join(self.tmp, "rx")
+        os.mkdir(self.rx_dir)
+        self.prompt = os.path.join(self.tmp, "ivr.wav")
+        write_tones(self.prompt)
+        self.carrier_log = os.path.join(self.tmp, "carrier.jsonl")
+
+    def pbx(self, *args):
+        return super().pbx("--pick", *args)
+
+    def waihu_carrier(self, numbers, human_wav=None):
+        rules = os.path.join(self.tmp, "rules.json")
+        with open(rules, "w") as f:
+            json.dump({"numbers": numbers}, f)
+        argv = [CARRIER, "--listen", "127.0.0.1:%d" % self.PORTS.sipp, "--rules", rules,
+                "--log", self.carrier_log, "--rx-dir", self.rx_dir, "--rtp-ports",
+                "%d-%d" % (self.PORTS.sipp_media, self.PORTS.sipp_media + 199)]
+        if human_wav:
+            argv += ["--human-wav", human_wav]
+        self.procs.start("carrier", argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        wait_until(lambda: udp_port_busy(self.PORTS.sipp), 10, "waihu-carrier listening")
+
+    def carrier_end(self, number):
+        """The carrier's log line for the end of the call to number."""
+        def find():
+            if not os.path.exists(self.carrier_log):
+                return None
+            with open(self.carrier_log) as f:
+                for line in f:
+                    ev = json.loads(line)
+                    if ev["ev"] == "end" and ev["number"] == number:
+                        return ev
+            return None
+        return wait_until(find, 10, "carrier end of %s" % number)
+
+    def assert_one_stream(self, end):
+        self.assertEqual((end["rx_ssrc_changes"], end["rx_seq_breaks"]), (0, 0), end)
+
+    def test_digit_during_the_window_bridges_the_picked_agent(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])
+        pbx.set_free(["agent1"])
+        # The prompt lasts 1.5 s; the callee presses 1 at 2.5 s, within the 3 s window.
+        self.waihu_carrier({"5001": {"outcome": "answer", "ring_ms": 0, "talk_ms": 30000,
+                                     "dtmf": "1", "dtmf_at_ms": 2500}})
+        c = pbx.dial("5001", agent=None, prompt=self.prompt, transfer_digit="1")
+        pbx.state(c, "prompting")
+        digit = pbx.wait(lambda e: e["ev"] == "dtmf" and e["id"] == c, 10, "the digit")
+        self.assertEqual((digit["digit"], digit["leg"], digit["source"]),
+                         ("1", "carrier", "rfc4733"))
+        pbx.state(c, "bridged")
+        picks = self.host.find(lambda e: e["ev"] == "pick" and e["id"] == c)
+        self.assertEqual([p["agent"] for p in picks], ["agent1"])
+        self.assertGreater(pbx.index(picks[0]), pbx.index(digit))  # asked at the digit
+        time.sleep(3)  # the agent talks to the carrier
+        pbx.send(cmd="hangup", id=c)
+        cdr = pbx.cdr(c)
+        end = self.carrier_end("5001")
+        print("\nivr transfer: prompt %s, started %d ms after the answer (carrier: first "
+              "audio %d ms after its 200 OK), digit to bridged agent; carrier got %d voiced "
+              "packets, markers %d" % (cdr["prompt"]["state"], cdr["prompt"]["start_ms"],
+                                       end["rx_first_voice_ms"], end["rx_voiced"],
+                                       end["rx_markers"]))
+        self.assertEqual((cdr["result"], cdr["agent"], cdr["transferred"], cdr["ivr_digit"]),
+                         ("answered", "agent1", True, "1"), cdr)
+        self.assertEqual(cdr["prompt"]["state"], "complete", cdr)
+        self.assertEqual(cdr["prompt"]["played_ms"], 1500, cdr)
+        self.assertEqual(cdr["digits"], "1")
+        self.assertEqual(end["dtmf_sent"], 1, end)
+        self.assertLess(end["rx_first_voice_ms"], 500, end)
+        # One RTP stream from the prompt through the agent's relayed voice.
+        self.assert_one_stream(end)
+        pcm = read_wav(end["rx_wav"])
+        self.assertEqual(tone_sequence(pcm[:1500 * 8]), list(TONES))
+        # After the prompt and the silent window up to the digit, the agent's speech.
+        agent_part = pcm[2500 * 8:]
+        self.assertGreater(len(agent_part), 2 * 8000)
+        level = rms_dbfs(agent_part)
+        print("agent's voice at the carrier: %.1f dBFS over %.1f s" % (level,
+                                                                      len(agent_part) / 8000))
+        self.assertGreater(level, SPEECH_DBFS)
+        self.assert_clean_end()
+
+    def test_prompt_played_then_hung_up(self):
+        pbx = self.pbx()
+        pbx.set_free(["agent1"])  # never asked: nobody presses the digit
+        self.waihu_carrier({"5002": {"outcome": "answer", "ring_ms": 0, "talk_ms": 30000}})
+        c = pbx.dial("5002", agent=None, prompt=self.prompt, transfer_digit="1",
+                     transfer_window_ms=1000)
+        cdr = pbx.cdr(c, 15)
+        end = self.carrier_end("5002")
+        print("\nivr prompt: %s, %d ms played, carrier heard the call for %d ms "
+              "(prompt 1500 + window 1000)" % (cdr["prompt"]["state"],
+                                               cdr["prompt"]["played_ms"], end["talk_ms"]))
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["transferred"],
+                          cdr["ivr_digit"]), ("played", "prompt-end", "local", False, ""), cdr)
+        self.assertEqual(cdr["prompt"]["state"], "complete")
+        self.assertEqual(end["hangup"], "caller", end)  # our BYE
+        self.assertGreaterEqual(end["talk_ms"], 2400, end)
+        self.assertLess(end["talk_ms"], 3500, end)
+        self.assert_one_stream(end)
+        pcm = read_wav(end["rx_wav"])
+        self.assertEqual(tone_sequence(pcm), list(TONES))
+        self.assertEqual(self.host.find(lambda e: e["ev"] == "pick"), [])
+        st = self.assert_clean_end()
+        self.assertEqual(st["sip_calls_out"], 1, st)  # no agent was ever called
+
+    def abandon_message(self):
+        msg = os.path.join(self.tmp, "sorry.wav")
+        subprocess.run(["flite", "-voice", "slt", "-t", "Hello, this is Waihu Energy calling "
+                        "about your account. We are sorry, all our agents are busy. We will "
+                        "call you back.", "-o", msg + ".16k.wav"], check=True)
+        subprocess.run(["sox", msg + ".16k.wav", "-r", "8000", "-c", "1", "-b", "16", msg],
+                       check=True)
+        return msg
+
+    def check_abandon(self, number, cdr, msg):
+        end = self.carrier_end(number)
+        sent = read_wav(msg)
+        heard = read_wav(end["rx_wav"])
+        print("\nabandon message: started %d ms after the answer (bridge); carrier: first "
+              "packet %d ms after its 200 OK, first voiced one %d ms (the file starts with "
+              "%d ms of silence); %.1f s heard of %.1f s, %.1f dBFS (file %.1f)"
+              % (cdr["abandon_prompt"]["start_ms"], end["rx_first_ms"],
+                 end["rx_first_voice_ms"], lead_ms(sent), len(heard) / 8000, len(sent) / 8000,
+                 rms_dbfs(heard), rms_dbfs(sent)))
+        self.assertEqual((cdr["result"], cdr["end_reason"], cdr["hangup_by"], cdr["agent"]),
+                         ("abandoned", "no-agent", "local", ""), cdr)
+        self.assertEqual(cdr["abandon_prompt"]["state"], "complete", cdr)
+        self.assertEqual(cdr["prompt"]["state"], "none", cdr)
+        self.assertEqual(end["hangup"], "caller", end)
+        self.assert_one_stream(end)
+        # The whole message arrived (G.711 changes the level by a fraction of a dB).
+        self.assertGreaterEqual(len(heard), len(sent))
+        self.assertLess(abs(rms_dbfs(heard[:len(sent)]) - rms_dbfs(sent)), 1.0)
+        return end
+
+    def test_abandon_message_within_two_seconds(self):
+        pbx = self.pbx()
+        self.agent(self.wav["agent_long"])  # registered, but not free
+        msg = self.abandon_message()
+        self.waihu_carrier({"5003": {"outcome": "answer", "ring_ms": 0, "talk_ms": 30000}})
+        c = pbx.dial("5003", agent=None, abandon_prompt=msg)
+        pbx.state(c, "announcing")
+        cdr = pbx.cdr(c, 20)
+        end = self.check_abandon("5003", cdr, msg)
+        self.assertLess(cdr["abandon_prompt"]["start_ms"], 100 * SLOW, cdr)
+        self.assertLess(end["rx_first_ms"], 2000, end)  # the law: within 2 s of the answer
+        st = self.assert_clean_end()
+        self.assertEqual(st["sip_calls_out"], 1, st)
+
+    def test_abandon_message_after_amd_says_human(self):
+        pbx = self.pbx("--amd")
+        msg = self.abandon_message()
+        hello = os.path.join(self.tmp, "hello.wav")
+        subprocess.run(["flite", "-voice", "slt", "-t", "Hello?", "-o", hello + ".16k.wav"],
+                       check=True)
+        subprocess.run(["sox", hello + ".16k.wav", "-r", "8000", "-c", "1", "-b", "16",
+                        hello + ".8k.wav", "silence", "1", "0.01", "1%", "reverse", "silence",
+                        "1", "0.01", "1%", "reverse"], check=True)
+        subprocess.run(["sox", hello + ".8k.wav", hello, "pad", "0.3", "10"], check=True)
+        self.waihu_carrier({"5004": {"outcome": "human", "ring_ms": 0, "talk_ms": 30000}},
+                           human_wav=hello)
+        c = pbx.dial("5004", agent=None, abandon_prompt=msg)
+        amd = pbx.wait(lambda e: e["ev"] == "amd" and e["id"] == c, 10, "amd decision")
+        self.assertEqual(amd["result"], "human")
+        cdr = pbx.cdr(c, 20)
+        self.assertEqual(cdr["amd"], "human", cdr)
+        end = self.check_abandon("5004", cdr, msg)
+        # With AMD the message waits for the verdict: "Hello?" then 700 ms of quiet.
+        greeting_end = 300 + len(trim(read_wav(hello + ".8k.wav"))) // 8
+        print("with AMD: the message's first packet %d ms after the answer, %d ms after the "
+              "end of the greeting" % (end["rx_first_ms"], end["rx_first_ms"] - greeting_end))
+        self.assertLess(end["rx_first_ms"] - greeting_end, 2000, end)
         self.assert_clean_end()
 
 

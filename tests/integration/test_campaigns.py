@@ -5,7 +5,9 @@ agents' softphones. Progressive and predictive campaigns run end to end: the car
 no do-not-call number, no number twice at once, no number more often than the campaign
 allows, and one call record per call it saw; a closed calling window dials nothing and
 says why; a pause stops new INVITEs and a resume finishes the leads."""
+import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -13,6 +15,8 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
@@ -42,6 +46,31 @@ PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave 
 
 def wait_until(pred, timeout, what):
     return _wait_until(pred, timeout, what, SLOW)
+
+
+def tone_wav(seconds, rate=8000, channels=1, hz=440):
+    """A WAV image of a tone (the prompt the carrier hears)."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        n = int(seconds * rate)
+        frame = b"".join(int(8000 * math.sin(2 * math.pi * hz * i / rate)).to_bytes(
+            2, "little", signed=True) * channels for i in range(n))
+        w.writeframes(frame)
+    return buf.getvalue()
+
+
+def put_raw(node, token, path, body):
+    req = urllib.request.Request("http://%s%s" % (node.api_address, path), data=body,
+                                 method="PUT", headers={"Authorization": "Bearer " + token,
+                                                        "Content-Type": "audio/wav"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
 
 
 def carrier_log(path):
@@ -317,6 +346,62 @@ class CampaignTest(unittest.TestCase):
         finally:
             self.c.nodes[1].start()
             self.c.wait_ready(timeout=60)
+
+    def test_ivr_broadcast_plays_the_prompt_to_each_lead(self):
+        token = self.admin.token
+        s, doc = put_raw(self.n1, token, "/v1/prompts/promo", tone_wav(0.5, rate=44100))
+        self.assertEqual((s, doc["error"]["field"]), (400, "body"), doc)
+        self.assertIn("8000 Hz", doc["error"]["message"])
+        s, doc = put_raw(self.n1, token, "/v1/prompts/Bad.Name", tone_wav(0.5))
+        self.assertEqual(s, 400, doc)
+        # Longer than one command (4 s = 64 KB): stored in chunks, then named.
+        s, doc = put_raw(self.n1, token, "/v1/prompts/long", tone_wav(4.0))
+        self.assertEqual((s, doc.get("duration_ms")), (201, 4000), doc)
+        # Shorter than the carrier's shortest talk (1.5 s), so it is heard to its end.
+        s, doc = put_raw(self.n1, token, "/v1/prompts/promo", tone_wav(0.8))
+        self.assertEqual(s, 201, doc)
+        s, doc = self.api["agent1"].call("GET", "/v1/prompts")
+        self.assertEqual(sorted(p["name"] for p in doc["items"]), ["long", "promo"])
+        numbers = ["+861380004%04d" % i for i in range(4)]
+        self.customers("ivr", numbers)
+        doc = self.campaign({"name": "bad ivr", "mode": "ivr", "filter": "tag:ivr", "agents": [],
+                             "ivr": {"prompt": "nosuch"}}, status=400)
+        self.assertEqual(doc["error"]["field"], "ivr")
+        doc = self.campaign({"name": "bad ivr", "mode": "ivr", "filter": "tag:ivr", "agents": [],
+                             "ivr": {"prompt": "promo", "transfer_digit": "1"}}, status=400)
+        self.assertEqual(doc["error"]["field"], "agents")  # a transfer needs agents
+        camp = self.campaign({"name": "broadcast", "mode": "ivr", "filter": "tag:ivr",
+                              "agents": [], "ivr": {"prompt": "promo"},
+                              "window": {"start": "00:00", "end": "24:00"}, "max_attempts": 1})
+        self.assertEqual(camp["ivr"], {"prompt": "promo", "transfer_digit": "",
+                                       "on_machine": False})
+        cid = camp["id"]
+        wait_until(lambda: self.finished(cid, len(numbers)), 90, "every lead of the broadcast")
+        digits = {n.lstrip("+") for n in numbers}
+        invites = self.check_carrier(digits, 1)
+        self.assertEqual({e["number"].lstrip("+") for e in invites}, digits)
+        wait_until(lambda: len(self.calls_of(cid)) == len(invites), 20, "a CDR per call")
+        calls = self.calls_of(cid)
+        played = [c for c in calls if c["result"] == "played"]
+        self.assertTrue(played, calls)  # 60% answer: at least one in practice
+        for c in played:
+            self.assertEqual((c["ivr"]["prompt"], c["agent"]), ("complete", ""), c)
+            self.assertGreaterEqual(c["duration_ms"], 800, c)
+        # Any campaign may name the message a live answer hears when no agent is free.
+        doc = self.campaign({"name": "sorry", "mode": "predictive", "filter": "tag:ivr",
+                             "agents": ["agent1"], "abandon_prompt": "nosuch"}, status=400)
+        self.assertEqual(doc["error"]["field"], "abandon_prompt")
+        doc = self.campaign({"name": "sorry", "mode": "predictive", "filter": "tag:ivr",
+                             "agents": ["agent1"], "abandon_prompt": "promo", "start": False})
+        self.assertEqual(doc["abandon_prompt"], "promo")
+        # What the phone network heard: 0.8 s of voice (40 frames) on each answered call,
+        # and then our hang-up.
+        ends = [e for e in carrier_log(self.carrier_log) if e["ev"] == "end" and
+                e["number"].lstrip("+") in digits and e["result"] == "answered"]
+        self.assertEqual(len(ends), len(played))
+        for e in ends:
+            self.assertGreaterEqual(e["rx_voiced"], 38, e)
+            self.assertEqual(e["hangup"], "caller", e)
 
     def test_bad_campaigns_are_refused_with_reasons(self):
         for body, field in (({"name": "x", "mode": "robocall", "agents": ["agent1"]}, "mode"),

@@ -14,8 +14,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from demo_common import (ROOT, agents_ready, import_customers, request, setup_tenant,  # noqa: E402
-                         wait_until)
+from demo_common import (ADMIN_PASSWORD, ROOT, agents_ready, import_customers,  # noqa: E402
+                         request, setup_tenant, upload_prompt, wait_until)
 from sipkit import Procs  # noqa: E402
 
 AGENT_PASSWORD = "demo-agent-pw-"  # + the agent's number (waihu-agents --password-prefix)
@@ -61,10 +61,18 @@ def main():
               % (args.carrier, args.agents, args.sip), flush=True)
         agents_ready(api, admin, [a for a, _ in agents])
         print("demo: the agents are ready (POST /v1/agents/{name}/state)", flush=True)
+        print("demo: watch it live in the console: http://%s/ (user admin, password %s): "
+              "wallboard, campaigns, customers" % (api, ADMIN_PASSWORD), flush=True)
+        # The 2-second rule: a live answer no agent can take hears who called.
+        sorry = upload_prompt(api, admin, "sorry", "This is Why Hoo Demo calling. Sorry, all our "
+                              "agents are busy. We will call you back.", work)
+        print("demo: abandon message 'sorry' (%d ms, flite) uploaded: PUT /v1/prompts/sorry"
+              % sorry["duration_ms"], flush=True)
         s, camp = request(api, "POST", "/v1/campaigns", {
             "name": "demo predictive", "mode": "predictive",
             "agents": [a for a, _ in agents], "window": {"start": "00:00", "end": "24:00"},
-            "max_attempts": 2, "retry_after_s": 30, "wrap_s": 3}, admin)
+            "max_attempts": 2, "retry_after_s": 30, "wrap_s": 3,
+            "abandon_prompt": "sorry"}, admin)
         if s != 201:
             raise SystemExit("demo: campaign: %s" % camp)
         cid = camp["id"]

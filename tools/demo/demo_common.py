@@ -66,6 +66,24 @@ def agents_ready(api, admin, names, timeout=60):
             raise SystemExit("demo: agent %s ready: %s" % (name, doc))
 
 
+def upload_prompt(api, admin, name, text, work):
+    """Speaks text with flite, makes it an 8 kHz mono 16-bit WAV with sox and uploads it
+    as prompt `name` (PUT /v1/prompts/{name}); returns its record."""
+    raw, wav = os.path.join(work, name + "-raw.wav"), os.path.join(work, name + ".wav")
+    subprocess.run(["flite", "-t", text, "-o", raw], check=True)
+    subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", wav], check=True)
+    with open(wav, "rb") as f:
+        body = f.read()
+    req = urllib.request.Request("http://%s/v1/prompts/%s" % (api, name), data=body,
+                                 method="PUT", headers={"Authorization": "Bearer " + admin,
+                                                        "Content-Type": "audio/wav"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raise SystemExit("demo: prompt %s: %s" % (name, e.read().decode(errors="replace")))
+
+
 def import_customers(run_dir, api, admin, rows=200):
     csv = os.path.join(run_dir, "imports", "demo.csv")
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "import", "gen_customers.py"),

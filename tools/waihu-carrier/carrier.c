@@ -36,7 +36,7 @@ struct ccall {
     nua_handle_t *nh;
     su_timer_t *timer;
     struct ccall *prev, *next; /* streaming calls */
-    char call_id[128], number[48], from[128], transport[8];
+    char call_id[128], number[48], from[128], transport[8], rx_wav[512];
     struct plan plan;
     struct sim_sdp_offer offer;
     int offer_ok, answered, final_code, cancelled, hungup_by_us;
@@ -53,6 +53,7 @@ struct carrier {
     char addr[64];
     struct sim_ports ports;
     int rtp_enabled;
+    const char *rx_dir; /* --rx-dir: each answered call's received audio as a WAV */
     struct sim_audio human, voicemail;
     struct ccall *streams;
     long long fail_after, fail_count, invites;
@@ -108,19 +109,40 @@ static void stream_remove(struct carrier *c, struct ccall *k)
     k->prev = k->next = NULL;
 }
 
+/* Milliseconds from `from` to t, or -1 when t never came. */
+static json_int_t since(uint64_t t, uint64_t from)
+{
+    return t ? (json_int_t)t - (json_int_t)from : -1;
+}
+
 static void call_finish(struct ccall *k)
 {
     struct carrier *c = k->c;
     const char *result = k->answered ? "answered" : k->cancelled ? "cancelled"
                          : k->final_code >= 300 ? "rejected" : "abandoned";
     uint64_t now = clock_now_ms();
-    log_line(c, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I}", "ev", "end", "call_id",
-                          k->call_id, "number", k->number, "result", result, "code",
-                          k->final_code, "hangup",
-                          !k->answered ? "none" : k->hungup_by_us ? "carrier" : "caller",
-                          "talk_ms", (json_int_t)(k->answered ? now - k->answer_ms : 0),
-                          "rtp_sent", (json_int_t)k->rtp.frames_sent, "rtp_recv",
-                          (json_int_t)k->rtp.packets_recv));
+    json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I}", "ev", "end", "call_id",
+                             k->call_id, "number", k->number, "result", result, "code",
+                             k->final_code, "hangup",
+                             !k->answered ? "none" : k->hungup_by_us ? "carrier" : "caller",
+                             "talk_ms", (json_int_t)(k->answered ? now - k->answer_ms : 0),
+                             "rtp_sent", (json_int_t)k->rtp.frames_sent, "rtp_recv",
+                             (json_int_t)k->rtp.packets_recv);
+    if (k->answered && line) { /* what was heard: times from our 200 OK, one stream or not */
+        const struct sim_rx *rx = &k->rtp.rx;
+        json_object_update_new(
+            line, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "rx_first_ms",
+                            since(rx->first_ms, k->answer_ms), "rx_first_voice_ms",
+                            since(rx->first_voice_ms, k->answer_ms),
+                            "rx_voiced", (json_int_t)rx->voiced, "rx_ssrc_changes",
+                            (json_int_t)rx->ssrc_changes, "rx_seq_breaks",
+                            (json_int_t)rx->seq_breaks, "rx_markers", (json_int_t)rx->markers,
+                            "dtmf_sent", (int)k->rtp.dtmf_sent));
+        if (k->rx_wav[0]) {
+            json_object_set_new(line, "rx_wav", json_string(k->rx_wav));
+        }
+    }
+    log_line(c, line);
     if (k->answered) {
         c->n_answered++;
     } else if (k->cancelled) {
@@ -145,6 +167,25 @@ static void on_talk_done(struct carrier *c, su_timer_t *t, struct ccall *k)
     nua_bye(k->nh, TAG_END());
 }
 
+/* --rx-dir: <dir>/<Call-ID, other than [A-Za-z0-9._-] as _>.wav */
+static void record_rx(struct carrier *c, struct ccall *k)
+{
+    char name[128];
+    size_t i = 0;
+    for (; k->call_id[i] && i + 1 < sizeof name; i++) {
+        char ch = k->call_id[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '-' || ch == '_';
+        name[i] = ok ? ch : '_';
+    }
+    name[i] = '\0';
+    snprintf(k->rx_wav, sizeof k->rx_wav, "%s/%s.wav", c->rx_dir, name);
+    if (sim_rtp_record(&k->rtp, k->rx_wav) != 0) {
+        LOG_W(MOD, "%s: cannot write", k->rx_wav);
+        k->rx_wav[0] = '\0';
+    }
+}
+
 static void answer(struct ccall *k)
 {
     struct carrier *c = k->c;
@@ -163,6 +204,13 @@ static void answer(struct ccall *k)
         const struct sim_audio *audio =
             k->plan.outcome == OUTCOME_VOICEMAIL ? &c->voicemail : &c->human;
         sim_rtp_start(&k->rtp, &k->offer, audio->samples ? audio : NULL, k->answer_ms);
+        if (k->plan.dtmf[0]) {
+            sim_rtp_dtmf(&k->rtp, k->plan.dtmf, k->answer_ms + k->plan.dtmf_at_ms,
+                         k->offer.dtmf_pt);
+        }
+        if (c->rx_dir) {
+            record_rx(c, k);
+        }
         stream_add(c, k);
     }
     su_timer_set_interval(k->timer, on_talk_done, k, k->plan.talk_ms);
@@ -341,6 +389,7 @@ static void usage(void)
             "  --voicemail-wav FILE   8 kHz greeting + beep for voicemail calls\n"
             "  --rtp-ports LO-HI      RTP ports (default 16000-16999)\n"
             "  --no-rtp               advertise a port but send no RTP (benchmarks)\n"
+            "  --rx-dir DIR           each answered call's received audio: DIR/<Call-ID>.wav\n"
             "  --fail-503-after N     answer 503 to every INVITE after the Nth\n"
             "  --fail-503-count M     ...for M INVITEs only (0: until SIGUSR2)\n"
             "  --options-503          answer OPTIONS 503 during a burst too (else 200)\n"
@@ -355,6 +404,7 @@ int main(int argc, char **argv)
         {"log", required_argument, 0, 'o'},       {"human-wav", required_argument, 0, 'H'},
         {"voicemail-wav", required_argument, 0, 'V'},
         {"rtp-ports", required_argument, 0, 'p'}, {"no-rtp", no_argument, 0, 'n'},
+        {"rx-dir", required_argument, 0, 'X'},
         {"fail-503-after", required_argument, 0, 'f'},
         {"fail-503-count", required_argument, 0, 'F'},
         {"options-503", no_argument, 0, 'O'},
@@ -375,6 +425,7 @@ int main(int argc, char **argv)
         case 'H': human = optarg; break;
         case 'V': voicemail = optarg; break;
         case 'n': c.rtp_enabled = 0; break;
+        case 'X': c.rx_dir = optarg; break;
         case 'f': c.fail_after = atoll(optarg); break;
         case 'F': c.fail_count = atoll(optarg); break;
         case 'O': c.options_503 = 1; break;

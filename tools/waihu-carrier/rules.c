@@ -134,7 +134,20 @@ static int parse_rule(const char *number, json_t *v, struct rule *out, char *err
     out->plan.talk_ms = UINT32_MAX;
     if (json_is_object(v)) {
         json_t *code = json_object_get(v, "code"), *ring = json_object_get(v, "ring_ms"),
-               *talk = json_object_get(v, "talk_ms");
+               *talk = json_object_get(v, "talk_ms"), *dtmf = json_object_get(v, "dtmf"),
+               *dtmf_at = json_object_get(v, "dtmf_at_ms");
+        if (dtmf) {
+            const char *d = json_string_value(dtmf);
+            if (!d || strlen(d) >= sizeof out->plan.dtmf ||
+                strspn(d, "0123456789*#ABCD") != strlen(d)) {
+                snprintf(err, err_len, "numbers.%s: dtmf must be up to 15 of 0-9*#A-D", number);
+                return -1;
+            }
+            snprintf(out->plan.dtmf, sizeof out->plan.dtmf, "%s", d);
+        }
+        if (json_is_number(dtmf_at)) {
+            out->plan.dtmf_at_ms = (uint32_t)json_number_value(dtmf_at);
+        }
         if (json_is_integer(code)) {
             out->plan.code = (int)json_integer_value(code);
             if (out->plan.code < 300 || out->plan.code > 699) {
@@ -236,6 +249,8 @@ void rules_plan(struct rules *r, const char *number, struct plan *out)
         out->code = outcome_code(out->outcome);
         out->ring_ms = UINT32_MAX;
         out->talk_ms = UINT32_MAX;
+        out->dtmf[0] = '\0';
+        out->dtmf_at_ms = 0;
     }
     /* Immediate failures do not ring; the rest sample what the rule left open. */
     if (out->ring_ms == UINT32_MAX) {

@@ -35,6 +35,8 @@ struct plan {
     int code;
     uint32_t ring_ms;
     uint32_t talk_ms;
+    char dtmf[16];       /* RFC 4733 digits the callee presses after answering ("": none) */
+    uint32_t dtmf_at_ms; /* ...this long after the answer */
 };
 
 struct rule {

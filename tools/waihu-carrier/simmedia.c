@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,7 @@ int sim_rtp_open(struct sim_rtp *rtp, struct sim_ports *ports, const char *addr)
         sa.sin_port = htons(port);
         if (bind(rtp->fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
             rtp->local_port = port;
+            rtp->dtmf_pt = -1;
             return 0;
         }
     }
@@ -297,14 +299,136 @@ void sim_rtp_start(struct sim_rtp *rtp, const struct sim_sdp_offer *remote,
     rtp->seq = (uint16_t)rtp->ssrc;
 }
 
+static void put_be(uint8_t *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    }
+}
+
+static uint32_t get_be(const uint8_t *p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void put_le(FILE *f, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        fputc((int)(v >> (8 * i)) & 0xff, f);
+    }
+}
+
+/* Counts one received packet: stream continuity, voiced audio, and the WAV. */
+static void rx_packet(struct sim_rtp *rtp, const uint8_t *p, size_t n, uint64_t now_ms)
+{
+    struct sim_rx *rx = &rtp->rx;
+    if (n < 12 || (p[0] >> 6) != 2) {
+        return;
+    }
+    size_t off = 12 + 4u * (p[0] & 0x0f);
+    if ((p[0] & 0x10) && off + 4 <= n) {
+        off += 4 + 4 * (size_t)get_be(p + off + 2, 2);
+    }
+    if (off > n) {
+        return;
+    }
+    uint16_t seq = (uint16_t)get_be(p + 2, 2);
+    uint32_t ssrc = get_be(p + 8, 4);
+    int pt = p[1] & 0x7f;
+    if (!rx->init) {
+        rx->init = 1;
+        rx->first_ms = now_ms;
+    } else if (ssrc != rx->ssrc) {
+        rx->ssrc_changes++;
+    } else if (seq != (uint16_t)(rx->seq + 1)) {
+        rx->seq_breaks++;
+    }
+    rx->ssrc = ssrc;
+    rx->seq = seq;
+    rx->markers += p[1] >> 7;
+    if (pt != 0 && pt != 8) {
+        return;
+    }
+    double sum = 0;
+    for (size_t i = off; i < n; i++) {
+        int16_t s = pt == 0 ? ulaw_decode(p[i]) : alaw_decode(p[i]);
+        sum += (double)s * s;
+        if (rx->wav) {
+            put_le(rx->wav, (uint16_t)s, 2);
+        }
+    }
+    rx->samples += n - off;
+    if (n > off && sqrt(sum / (double)(n - off)) > 328.0) { /* -40 dBFS */
+        rx->voiced++;
+        if (!rx->first_voice_ms) {
+            rx->first_voice_ms = now_ms;
+        }
+    }
+}
+
+static int dtmf_code(char d)
+{
+    const char *codes = "0123456789*#ABCD";
+    const char *at = d ? strchr(codes, d) : NULL;
+    return at ? (int)(at - codes) : -1;
+}
+
+static void send_packet(struct sim_rtp *rtp, uint8_t *pkt, size_t len, int pt, int marker,
+                        uint32_t ts)
+{
+    pkt[0] = 0x80;
+    pkt[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+    put_be(pkt + 2, rtp->seq++, 2);
+    put_be(pkt + 4, ts, 4);
+    put_be(pkt + 8, rtp->ssrc, 4);
+    sendto(rtp->fd, pkt, len, 0, (struct sockaddr *)&rtp->peer, sizeof rtp->peer);
+}
+
+/* Frame f carries a telephone-event instead of audio when a digit is due: each digit is
+ * five 20 ms packets (the last one, the end, three times), then 100 ms of audio. Returns
+ * 1 when it sent the frame. */
+static int dtmf_frame(struct sim_rtp *rtp, uint64_t f)
+{
+    int code = dtmf_code(rtp->dtmf[rtp->dtmf_sent]);
+    if (code < 0 || rtp->dtmf_pt < 0) {
+        return 0;
+    }
+    uint64_t first = rtp->dtmf_at_ms <= rtp->start_ms
+                         ? 0 : (rtp->dtmf_at_ms - rtp->start_ms + 19) / 20;
+    uint64_t start = first + 10u * rtp->dtmf_sent;
+    if (f < start) {
+        return 0;
+    }
+    uint64_t j = f - start;
+    int end = j >= 4; /* a stall that skipped frames ends the digit at once */
+    uint8_t pkt[16];
+    pkt[12] = (uint8_t)code;
+    pkt[13] = (uint8_t)((end ? 0x80 : 0) | 10);
+    put_be(pkt + 14, (uint32_t)(end ? 5 : j + 1) * FRAME_SAMPLES, 2);
+    uint32_t ts = (uint32_t)(start * FRAME_SAMPLES) + rtp->ssrc;
+    for (int i = 0; i < (end ? 3 : 1); i++) {
+        send_packet(rtp, pkt, sizeof pkt, rtp->dtmf_pt, j == 0, ts);
+    }
+    if (end) {
+        rtp->dtmf_sent++;
+    }
+    return j <= 4;
+}
+
 void sim_rtp_tick(struct sim_rtp *rtp, uint64_t now_ms)
 {
-    uint8_t pkt[12 + FRAME_SAMPLES];
+    uint8_t pkt[12 + FRAME_SAMPLES], in[2048];
     if (rtp->fd < 0) {
         return;
     }
-    while (recv(rtp->fd, pkt, sizeof pkt, 0) > 0) {
+    ssize_t n;
+    while ((n = recv(rtp->fd, in, sizeof in, 0)) > 0) {
         rtp->packets_recv++;
+        rx_packet(rtp, in, (size_t)n, now_ms);
     }
     if (!rtp->peer_set || now_ms < rtp->start_ms) {
         return;
@@ -315,13 +439,10 @@ void sim_rtp_tick(struct sim_rtp *rtp, uint64_t now_ms)
     }
     uint8_t silence = rtp->pt == 8 ? 0xd5 : 0xff;
     for (; rtp->frames_sent < due; rtp->frames_sent++) {
-        pkt[0] = 0x80;
-        pkt[1] = (uint8_t)((rtp->frames_sent == 0 ? 0x80 : 0) | (rtp->pt & 0x7f));
-        pkt[2] = (uint8_t)(rtp->seq >> 8);
-        pkt[3] = (uint8_t)rtp->seq;
-        uint32_t ts = (uint32_t)(rtp->frames_sent * FRAME_SAMPLES) + rtp->ssrc;
-        uint32_t be[2] = {htonl(ts), htonl(rtp->ssrc)};
-        memcpy(pkt + 4, be, 8);
+        if (dtmf_frame(rtp, rtp->frames_sent)) {
+            rtp->pos += FRAME_SAMPLES;
+            continue;
+        }
         const uint8_t *src = NULL;
         if (rtp->audio) {
             src = rtp->pt == 8 ? rtp->audio->alaw : rtp->audio->ulaw;
@@ -331,9 +452,35 @@ void sim_rtp_tick(struct sim_rtp *rtp, uint64_t now_ms)
             pkt[12 + i] = src && at < rtp->audio->samples ? src[at] : silence;
         }
         rtp->pos += FRAME_SAMPLES;
-        rtp->seq++;
-        sendto(rtp->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&rtp->peer, sizeof rtp->peer);
+        uint32_t ts = (uint32_t)(rtp->frames_sent * FRAME_SAMPLES) + rtp->ssrc;
+        send_packet(rtp, pkt, sizeof pkt, rtp->pt, rtp->frames_sent == 0, ts);
     }
+}
+
+void sim_rtp_dtmf(struct sim_rtp *rtp, const char *digits, uint64_t at_ms, int pt)
+{
+    snprintf(rtp->dtmf, sizeof rtp->dtmf, "%s", digits ? digits : "");
+    rtp->dtmf_at_ms = at_ms;
+    rtp->dtmf_pt = pt;
+    rtp->dtmf_sent = 0;
+}
+
+int sim_rtp_record(struct sim_rtp *rtp, const char *path)
+{
+    rtp->rx.wav = fopen(path, "wb");
+    if (!rtp->rx.wav) {
+        return -1;
+    }
+    fwrite("RIFF\0\0\0\0WAVEfmt ", 1, 16, rtp->rx.wav);
+    put_le(rtp->rx.wav, 16, 4);
+    put_le(rtp->rx.wav, 1, 2);         /* PCM */
+    put_le(rtp->rx.wav, 1, 2);         /* mono */
+    put_le(rtp->rx.wav, 8000, 4);
+    put_le(rtp->rx.wav, 16000, 4);
+    put_le(rtp->rx.wav, 2, 2);
+    put_le(rtp->rx.wav, 16, 2);
+    fwrite("data\0\0\0\0", 1, 8, rtp->rx.wav);
+    return 0;
 }
 
 void sim_rtp_close(struct sim_rtp *rtp)
@@ -342,6 +489,16 @@ void sim_rtp_close(struct sim_rtp *rtp)
         close(rtp->fd);
     }
     rtp->fd = -1;
+    FILE *w = rtp->rx.wav;
+    if (w) { /* the sizes, now known */
+        uint32_t data = (uint32_t)(rtp->rx.samples * 2);
+        fseek(w, 4, SEEK_SET);
+        put_le(w, 36 + data, 4);
+        fseek(w, 40, SEEK_SET);
+        put_le(w, data, 4);
+        fclose(w);
+        rtp->rx.wav = NULL;
+    }
 }
 
 uint64_t sim_rand(uint64_t *state)

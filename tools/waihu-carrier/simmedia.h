@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A prompt decoded once, kept in both laws so any answer can stream it. */
 struct sim_audio {
@@ -43,7 +44,19 @@ struct sim_ports {
     uint16_t lo, hi, next;
 };
 
-/* One RTP stream: sends 20 ms frames of a prompt (then silence), drains what arrives. */
+/* What arrives on a stream (for tests): one RTP stream or not, when audio came. */
+struct sim_rx {
+    int init;
+    uint32_t ssrc;
+    uint16_t seq;
+    uint64_t ssrc_changes, seq_breaks, markers, voiced; /* voiced: packets over -40 dBFS */
+    uint64_t first_ms, first_voice_ms;                  /* clock times; 0: none yet */
+    FILE *wav;      /* received audio, decoded, in arrival order (sim_rtp_record) */
+    size_t samples;
+};
+
+/* One RTP stream: sends 20 ms frames of a prompt (then silence), with RFC 4733 digits in
+ * place of audio when asked, and drains (and analyses) what arrives. */
 struct sim_rtp {
     int fd;
     uint16_t local_port;
@@ -55,6 +68,11 @@ struct sim_rtp {
     uint16_t seq;
     uint32_t ts, ssrc;
     uint64_t start_ms, frames_sent, packets_recv;
+    char dtmf[16];         /* digits to send, each 100 ms of events then 100 ms of audio */
+    uint64_t dtmf_at_ms;   /* clock time of the first digit */
+    int dtmf_pt;           /* the peer's telephone-event payload type; -1: none */
+    unsigned dtmf_sent;    /* digits whose end went out */
+    struct sim_rx rx;
 };
 
 /* Binds a socket on the next free even port of ports at addr. Returns 0 or -1. */
@@ -64,6 +82,11 @@ void sim_rtp_start(struct sim_rtp *rtp, const struct sim_sdp_offer *remote,
                    const struct sim_audio *audio, uint64_t now_ms);
 /* Sends every frame due by now_ms (at most 10 to catch up) and drains the socket. */
 void sim_rtp_tick(struct sim_rtp *rtp, uint64_t now_ms);
+/* Sends digits (RFC 4733, to the peer's telephone-event pt) from at_ms on. */
+void sim_rtp_dtmf(struct sim_rtp *rtp, const char *digits, uint64_t at_ms, int pt);
+/* Writes what arrives, decoded, to a 16-bit 8 kHz mono WAV at path. Returns 0 or -1. */
+int sim_rtp_record(struct sim_rtp *rtp, const char *path);
+/* Closes the socket and the WAV being written. */
 void sim_rtp_close(struct sim_rtp *rtp);
 
 /* Deterministic generator for simulated behaviour (splitmix64). */

@@ -86,6 +86,15 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *c, void *data)
     if (c->recording) {
         json_object_set_new(o, "recording", json_string(c->recording));
     }
+    char digit[2] = {c->ivr_digit, 0};
+    json_object_update_new(o, json_pack("{s:{s:s,s:i,s:i},s:{s:s,s:i,s:i},s:s,s:b}", "prompt",
+                                        "state", c->prompt.state, "start_ms",
+                                        (int)c->prompt.start_ms, "played_ms",
+                                        (int)c->prompt.played_ms, "abandon_prompt", "state",
+                                        c->abandon_prompt.state, "start_ms",
+                                        (int)c->abandon_prompt.start_ms, "played_ms",
+                                        (int)c->abandon_prompt.played_ms, "ivr_digit", digit,
+                                        "transferred", c->transferred));
     if (c->carrier_dialog) {
         json_object_set_new(o, "carrier_dialog", json_string(c->carrier_dialog));
     }
@@ -113,6 +122,10 @@ static void on_bridge_event(struct bridge *b, const struct bridge_event *ev, voi
     case BRIDGE_EV_AMD:
         out(json_pack("{s:s,s:I,s:s}", "ev", "amd", "id", (json_int_t)ev->id, "result",
                       ev->detail));
+        break;
+    case BRIDGE_EV_PROMPT:
+        out(json_pack("{s:s,s:I,s:s,s:s,s:s}", "ev", "prompt", "id", (json_int_t)ev->id, "prompt",
+                      ev->prompt, "detail", ev->detail, "state", ev->state));
         break;
     case BRIDGE_EV_TRUNK:
         out(json_pack("{s:s,s:s,s:s,s:s}", "ev", "trunk", "trunk", ev->trunk, "state", ev->state,
@@ -303,9 +316,17 @@ static void run_command(struct host *h, const char *line)
         return;
     }
     if (strcmp(name, "dial") == 0) {
+        const char *digit = str(cmd, "transfer_digit");
         struct bridge_dial d = {.number = str(cmd, "number"), .trunk_target = str(cmd, "target"),
                                 .proxy = str(cmd, "proxy"), .agent = str(cmd, "agent"),
                                 .from = str(cmd, "from"), .tenant = str(cmd, "tenant")};
+        /* prompts (docs/bridge.md "Prompts") */
+        d.prompts.prompt_path = str(cmd, "prompt");
+        d.prompts.transfer_digit = digit ? digit[0] : 0;
+        d.prompts.transfer_window_ms =
+            (uint32_t)json_integer_value(json_object_get(cmd, "transfer_window_ms"));
+        d.prompts.prompt_on_machine = json_is_true(json_object_get(cmd, "prompt_on_machine"));
+        d.prompts.abandon_prompt_path = str(cmd, "abandon_prompt");
         rv = dial(h, &d, json_object_get(cmd, "tag"));
     } else if (strcmp(name, "burst") == 0) {
         rv = burst(h, cmd);

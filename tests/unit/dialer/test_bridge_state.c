@@ -71,6 +71,40 @@ static void only_a_ringing_agent_leg_is_replaced(void **state)
     assert_string_equal(bridge_input_name(BIN_COUNT), "?");
 }
 
+static void ivr_and_abandon_paths(void **state)
+{
+    (void)state;
+    /* IVR: prompt, the transfer digit, the agent; or no agent: the abandon message. */
+    int s = BST_SCREENING;
+    const enum bridge_input ivr[] = {BIN_PROMPT, BIN_TRANSFER, BIN_AGENT_ANSWER};
+    const enum bridge_state ivr_want[] = {BST_PROMPTING, BST_AGENT_RINGING, BST_BRIDGED};
+    for (size_t i = 0; i < 3; i++) {
+        s = bridge_state_next((enum bridge_state)s, ivr[i]);
+        assert_int_equal(s, ivr_want[i]);
+    }
+    for (int from = 0; from < BST_COUNT; from++) {
+        int p = bridge_state_next((enum bridge_state)from, BIN_PROMPT);
+        int t = bridge_state_next((enum bridge_state)from, BIN_TRANSFER);
+        int a = bridge_state_next((enum bridge_state)from, BIN_ABANDON);
+        assert_int_equal(p, from == BST_SCREENING ? BST_PROMPTING : -1);
+        assert_int_equal(t, from == BST_PROMPTING ? BST_AGENT_RINGING : -1);
+        /* Only a live answer without its agent yet is abandoned with a message. */
+        int live_waiting = from == BST_SCREENING || from == BST_PROMPTING ||
+                           from == BST_AGENT_RINGING;
+        assert_int_equal(a, live_waiting ? BST_ANNOUNCING : -1);
+    }
+    assert_int_equal(bridge_state_next(BST_ANNOUNCING, BIN_HUMAN), -1);
+    assert_int_equal(bridge_state_next(BST_ANNOUNCING, BIN_AGENT_ANSWER), -1);
+    assert_int_equal(bridge_state_next(BST_PROMPTING, BIN_HUMAN), -1);
+    assert_string_equal(bridge_state_name(BST_PROMPTING), "prompting");
+    assert_string_equal(bridge_state_name(BST_ANNOUNCING), "announcing");
+    assert_string_equal(bridge_input_name(BIN_ABANDON), "abandon");
+    assert_string_equal(bridge_play_state_name(PLAY_REQUESTED), "none");
+    assert_string_equal(bridge_play_state_name(PLAY_STARTED), "partial");
+    assert_string_equal(bridge_play_state_name(PLAY_COMPLETE), "complete");
+    assert_string_equal(bridge_play_state_name(PLAY_ERROR), "error");
+}
+
 static void carrier_results(void **state)
 {
     (void)state;
@@ -94,6 +128,7 @@ int main(void)
         cmocka_unit_test(no_skipping_steps),
         cmocka_unit_test(only_a_dialing_call_moves_to_the_next_trunk),
         cmocka_unit_test(only_a_ringing_agent_leg_is_replaced),
+        cmocka_unit_test(ivr_and_abandon_paths),
         cmocka_unit_test(carrier_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
