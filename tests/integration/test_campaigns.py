@@ -41,6 +41,7 @@ SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 PASSWORD = "agent-password-"  # agents' passwords are this + their number
 N_AGENTS = 3
 TRUNK_CHANNELS = 2  # n1's trunk
+COLLAPSE = ["+861380005%04d" % i for i in range(8)]  # an answer rate of 0%
 PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave this late
 
 
@@ -131,7 +132,9 @@ class CampaignTest(unittest.TestCase):
         cls.carrier_log = os.path.join(cls.tmp, "carrier.jsonl")
         rules = os.path.join(cls.tmp, "rules.json")
         with open(rules, "w") as f:
-            json.dump({"stats": {"answer": 0.6, "busy": 0.2, "no-answer": 0.2},
+            json.dump({"numbers": {n: {"outcome": "no-answer", "ring_ms": 300}
+                                   for n in COLLAPSE},  # nobody answers these
+                       "stats": {"answer": 0.6, "busy": 0.2, "no-answer": 0.2},
                        "ring_ms": {"dist": "uniform", "min_ms": 200, "max_ms": 1200},
                        "talk_ms": {"dist": "uniform", "min_ms": 1500, "max_ms": 3000}}, f)
         cls.procs.start("carrier", [os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
@@ -402,6 +405,48 @@ class CampaignTest(unittest.TestCase):
         for e in ends:
             self.assertGreaterEqual(e["rx_voiced"], 38, e)
             self.assertEqual(e["hangup"], "caller", e)
+
+    def idle_reasons(self, cid):
+        return [n["idle_reason"] for n in self.progress(cid)["progress"]["nodes"]]
+
+    def test_campaigns_that_cannot_dial_say_why_and_nothing_spins(self):
+        # Agents who never log in: nobody is called, and each dialing node says why.
+        numbers = ["+861380006%04d" % i for i in range(3)]
+        self.customers("ghost", numbers)
+        camp = self.campaign({"name": "ghosts", "mode": "progressive", "filter": "tag:ghost",
+                              "agents": ["ghost1", "ghost2"],
+                              "window": {"start": "00:00", "end": "24:00"}})
+        wait_until(lambda: any("no agent of the campaign is registered and ready" in r
+                               for r in self.idle_reasons(camp["id"])), 20,
+                   "the campaign saying it has no agent")
+        self.assertEqual(self.check_carrier({n.lstrip("+") for n in numbers}, 0), [])
+        self.admin.call("POST", "/v1/campaigns/%s/pause" % camp["id"])
+        # Leads without a usable number are finished at once, never dialed.
+        for i in range(2):
+            s, doc = self.admin.call("POST", "/v1/customers",
+                                     {"name": "No phone %d" % i, "tags": ["nophone"]})
+            self.assertEqual(s, 201, doc)
+        camp = self.campaign({"name": "no numbers", "mode": "progressive",
+                              "filter": "tag:nophone", "agents": ["agent1"],
+                              "window": {"start": "00:00", "end": "24:00"}})
+        wait_until(lambda: self.finished(camp["id"], 2), 30, "leads without numbers done")
+        wait_until(lambda: any("every lead is done" in r for r in self.idle_reasons(camp["id"])),
+                   20, "the campaign saying every lead is done")
+        self.assertEqual(self.progress(camp["id"])["progress"]["calls"]["attempts"], 0)
+        # The answer rate collapses to 0%: predictive dialing stays within the attempt
+        # limits, finishes the leads and says so; nothing spins.
+        self.customers("collapse", COLLAPSE)
+        camp = self.campaign({"name": "collapse", "mode": "predictive", "filter": "tag:collapse",
+                              "agents": ["agent1", "agent2", "agent3"],
+                              "window": {"start": "00:00", "end": "24:00"},
+                              "max_attempts": 2, "retry_after_s": 1, "wrap_s": 0})
+        wait_until(lambda: self.finished(camp["id"], len(COLLAPSE)), 90, "collapsed leads done")
+        invites = self.check_carrier({n.lstrip("+") for n in COLLAPSE}, 2)
+        self.assertEqual(len(invites), 2 * len(COLLAPSE))
+        calls = self.progress(camp["id"])["progress"]["calls"]
+        self.assertEqual((calls["answered"], calls["abandoned"]), (0, 0), calls)
+        wait_until(lambda: any("every lead is done" in r for r in self.idle_reasons(camp["id"])),
+                   20, "the collapsed campaign saying every lead is done")
 
     def test_bad_campaigns_are_refused_with_reasons(self):
         for body, field in (({"name": "x", "mode": "robocall", "agents": ["agent1"]}, "mode"),
