@@ -304,6 +304,33 @@ class AgentsTest(unittest.TestCase):
         self.wait_state("agent2", "wrap_up", timeout=20)
         self.wait_state("agent2", "ready", timeout=10)
 
+    def test_e_a_disabled_agent_cannot_log_in_or_take_calls(self):
+        s, doc = self.api["admin1"].call("PATCH", "/v1/users/agent3", {"disabled": True})
+        self.assertEqual(s, 200, doc)
+        log = os.path.join(self.tmp, "agents-3.jsonl")
+        self.procs.start("agents-3", [
+            os.path.join(BUILD, "tools/waihu-agents/waihu-agents"),
+            "--registrar", "127.0.0.1:%d" % SIP_1, "--listen", "127.0.0.1:31084",
+            "--count", "3", "--password-prefix", PASSWORD, "--rtp-ports", "31600-31699",
+            "--log", log])
+
+        def refused():
+            try:
+                with open(log) as f:
+                    return [e for e in map(json.loads, f) if e["ev"] == "register" and
+                            e["agent"] == "agent3" and e["status"] != 200]
+            except FileNotFoundError:
+                return []
+        wait_until(lambda: refused(), 10, "agent3's registration refused")
+        self.assertNotEqual(refused()[0]["status"], 200)
+        a3 = self.agent("agent3")
+        self.assertEqual((a3["state"], a3["registered"], a3["disabled"]),
+                         ("offline", False, True))
+        doc = self.set_state("agent3", "ready", status=409)
+        self.assertIn("disabled", doc["error"]["message"])
+        s, doc = self.api["admin1"].call("PATCH", "/v1/users/agent3", {"disabled": False})
+        self.assertEqual(s, 200, doc)
+
     def test_z_agents_of_a_dead_node_come_back_ready_elsewhere(self):
         wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
         if self.agent("agent1")["state"] != "ready":
