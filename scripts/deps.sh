@@ -12,6 +12,7 @@ PACKAGES=(
   etcd-server etcd-client wrk curl iproute2 procps openssl
   libzstd-dev restic
   chromium fonts-noto-cjk
+  python3-yaml systemd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -194,7 +194,8 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_customers(a, req, method, path) ||
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
-        api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path)) {
+        api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path) ||
+        api_route_reports(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -284,6 +285,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     api_cview_start(a);
     api_keys_start(a);
     api_seat_start(a);
+    api_reports_start(a);
     char why[256];
     if (api_stream_start(a, why) != 0) {
         LOG_E("api", "%s: the console gets no live updates from this node", why);
@@ -327,6 +329,7 @@ static void http_stopped(void *data)
     api_calls_stop(s->a);
     api_stream_stop(s->a);
     api_seat_stop(s->a);
+    api_reports_stop(s->a);
     api_auth_close(s->a);
     free(s->a);
     if (s->cb != NULL) {

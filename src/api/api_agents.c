@@ -182,6 +182,12 @@ static void disposed(void *data, int status, const struct store_result *r)
                  json_pack("{s:s, s:s, s:s, s:I}", "call_id", id, "agent", d->agent,
                            "disposition", d->disposition, "callback_at_ms",
                            (json_int_t)d->callback_at_ms));
+        LOG_I("api", "call %llu-%llu: disposition %s by %s (campaign %llu)",
+              (unsigned long long)d->call_node, (unsigned long long)d->call_id, d->disposition,
+              d->who.user, (unsigned long long)d->campaign);
+        if (strcmp(d->disposition, "callback") == 0 && d->campaign != 0) {
+            api_schedule_callback(d->a, d->campaign, d->customer, d->callback_at_ms);
+        }
         if (d->a->seat != NULL) { /* wrap-up ends with it */
             struct seat_change ch = {.kind = SEAT_K_DISPOSED, .tenant = d->who.tenant_id,
                                      .call_node = d->call_node, .call_id = d->call_id,
@@ -317,8 +323,8 @@ static void dispose(struct api *a, struct http_request *req, const char *call)
         }
         *d = (struct dispose){.a = a, .req = req, .who = a->who, .call_node = o.node,
                               .call_id = o.id, .callback_at_ms = cb ? json_integer_value(cb) : 0,
-                              .campaign = o.found->campaign_id,
-                              .customer = o.found->customer_id};
+                              .campaign = o.found->last_campaign_id,
+                              .customer = o.found->last_customer_id};
         snprintf(d->agent, sizeof d->agent, "%s", o.found->name);
         snprintf(d->disposition, sizeof d->disposition, "%s", disp);
         d->notes = strdup(notes ? json_string_value(notes) : "");

@@ -137,6 +137,7 @@ bool api_dialer_on_cdr(struct api *a, const struct bridge_cdr *cdr)
         ag->busy = false;
         ag->free_at = now + (int64_t)dc->c->wrap_s * 1000;
         ag->idle_since = ag->free_at;
+        ag->wrapping = true;
         pacing_observe_talk(&dc->pacing, cdr->talk_ms);
         pacing_observe_wrap(&dc->pacing, dc->c->wrap_s * 1000);
     }
@@ -310,6 +311,10 @@ static void run_campaign(struct api_dialer *d, struct dcampaign *dc)
             continue; /* not here, logged out, on a break or not ready yet */
         }
         struct pacing_agent *pa = &agents[n_agents++];
+        if (ag->wrapping && ag->free_at > now && api_seat_available(d->a, ag->name)) {
+            ag->free_at = ag->idle_since = now; /* wrap-up ended early (a disposition) */
+        }
+        ag->wrapping = ag->wrapping && ag->free_at > now;
         if (!ag->busy && !api_seat_available(d->a, ag->name) && ag->free_at <= now) {
             /* busy with another campaign's call: talking, as far as pacing can tell */
             pa->state = PACING_AGENT_TALK;

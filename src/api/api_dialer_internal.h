@@ -27,6 +27,7 @@ struct dlead {
 struct dagent {
     char name[64];
     bool busy;
+    bool wrapping; /* free_at is the end of a wrap-up, which the agent may end earlier */
     int64_t free_at, idle_since;
 };
 

@@ -113,7 +113,9 @@ static int lease_candidate(void *data, const void *key, size_t klen, const void 
         own = own || ls->dc->pool[i].customer == l->customer_id;
     }
     if ((ready || expired) && !own && vlen <= LEAD_MAX_BYTES) {
-        uint32_t attempts = l->attempts;
+        /* A callback the customer asked for is called once more, whatever the limit. */
+        bool callback = ready && strcmp(l->last_result, "callback") == 0;
+        uint32_t attempts = callback ? 0 : l->attempts;
         Lead nl = *l;
         if (attempts >= ls->dc->c->max_attempts) {
             /* A lead whose calls were all used (a takeover of a dialing one) is done. */

@@ -49,6 +49,7 @@ struct api {
     struct api_dialer *dialer;       /* campaigns dialed from this node (api_dialer.c) */
     struct api_seat *seat;           /* agents' live states (api_seat*.c) */
     struct api_stream *stream;       /* WebSocket subscribers (api_stream.c) */
+    struct api_reports *reports;     /* report book of CDRs, dispositions (api_reports*.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -188,6 +189,9 @@ int api_dialer_preview_call(struct api *a, const char *agent, uint64_t campaign,
                             uint64_t customer);
 int api_dialer_preview_skip(struct api *a, const char *agent, uint64_t campaign,
                             uint64_t customer);
+/* A disposition "callback": the lead of (campaign, customer) is ready again at at_ms
+ * (api_callbacks.c; retried while the call's end is being written). */
+void api_schedule_callback(struct api *a, uint64_t campaign, uint64_t customer, int64_t at_ms);
 /* The agent's current offer, if any (customers: an agent may read its offer's customer). */
 bool api_dialer_offers(struct api *a, const char *agent, uint64_t customer);
 /* A CDR of a call the dialer placed: true when it was one (api_calls.c asks). */
@@ -252,5 +256,15 @@ void api_keys_start(struct api *a);
 void api_keys_stop(struct api *a);
 bool api_route_keys(struct api *a, struct http_request *req, const char *method,
                     const char *path);
+/* Performance reports and rankings (api_reports*.c, docs/reports.md): the node's report
+ * book, built at start and kept by watchers of the call and agent families. */
+struct api_reports;
+struct report_book;
+void api_reports_start(struct api *a);
+void api_reports_stop(struct api *a);
+/* The book once built (NULL while it is being built). */
+const struct report_book *api_reports_book(struct api *a);
+bool api_route_reports(struct api *a, struct http_request *req, const char *method,
+                       const char *path);
 
 #endif

@@ -74,8 +74,8 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         }
         n->call_node = n->last_call_node = ch->call_node;
         n->call_id = n->last_call_id = ch->call_id;
-        n->campaign_id = ch->campaign;
-        n->customer_id = ch->customer;
+        n->campaign_id = n->last_campaign_id = ch->campaign;
+        n->customer_id = n->last_customer_id = ch->customer;
         n->wrap_s = ch->wrap_s > 0 ? (uint32_t)ch->wrap_s : 0;
         break;
     case SEAT_K_BRIDGED:
@@ -88,8 +88,8 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         }
         n->call_node = n->last_call_node = ch->call_node;
         n->call_id = n->last_call_id = ch->call_id;
-        n->campaign_id = ch->campaign;
-        n->customer_id = ch->customer;
+        n->campaign_id = n->last_campaign_id = ch->campaign;
+        n->customer_id = n->last_customer_id = ch->customer;
         n->wrap_s = ch->wrap_s > 0 ? (uint32_t)ch->wrap_s : 0;
         break;
     case SEAT_K_ENDED:

@@ -43,6 +43,7 @@ enum auth_action {
     AUTH_AGENT_STATE,       /* change an agent's state (agents: their own) */
     AUTH_WALLBOARD,         /* the floor: every agent, totals, the live stream's totals */
     AUTH_CALL_DISPOSE,      /* record a call's disposition (agents: their calls) */
+    AUTH_REPORT_READ,       /* performance reports and rankings (supervisors: department) */
     AUTH_ACTION_COUNT
 };
 

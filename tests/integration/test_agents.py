@@ -40,7 +40,8 @@ class AgentsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="waihu-agents-")
         cls.procs = Procs(cls.tmp)
-        cls.c = Cluster(os.path.join(cls.tmp, "cluster"), 3, port_base=PORT_BASE)
+        cls.c = Cluster(os.path.join(cls.tmp, "cluster"), 3, port_base=PORT_BASE,
+                        log_level=os.environ.get("WAIHU_LOG_LEVEL", "info"))
         for node, sip, rtp in ((cls.c.nodes[0], SIP_1, RTP_1), (cls.c.nodes[1], SIP_2, RTP_2)):
             node.extra_args = ["--sip-bind", "127.0.0.1:%d" % sip, "--rtp-ports", rtp,
                                "--trunk", "127.0.0.1:%d" % CARRIER_PORT,
@@ -213,7 +214,9 @@ class AgentsTest(unittest.TestCase):
 
     def test_c_a_call_moves_the_agent_and_the_disposition_ends_wrap_up(self):
         wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
-        self.set_state("agent1", "ready", user="agent1")
+        if self.agent("agent1")["state"] != "ready":
+            self.set_state("agent1", "ready", user="agent1")
+        before = self.agent("agent1")["stats"]
         s, cust = self.api["admin1"].call("POST", "/v1/customers", {
             "name": "Wang", "phone": "+8613800009999", "tags": ["seat"]})
         self.assertEqual(s, 201, cust)
@@ -228,7 +231,7 @@ class AgentsTest(unittest.TestCase):
         # The carrier hangs up after 2.5-3 s: wrap-up, which lasts until the disposition.
         wrapping = self.wait_state("agent1", "wrap_up", timeout=20)
         self.assertEqual(wrapping["call_id"], call)
-        self.assertEqual(wrapping["stats"]["connects"], 1)
+        self.assertEqual(wrapping["stats"]["connects"], before["connects"] + 1)
         self.assertGreaterEqual(wrapping["stats"]["talk_s"], 2)
         # Another agent cannot dispose of it; nonsense is refused.
         s, doc = self.api["agent2"].call("POST", "/v1/calls/%s/disposition" % call,
@@ -244,11 +247,45 @@ class AgentsTest(unittest.TestCase):
                                          {"disposition": "sale", "notes": "wants the 2-year plan"})
         self.assertEqual(s, 200, doc)
         after = self.wait_state("agent1", "ready")
-        self.assertEqual(after["stats"]["conversions"], 1)
+        self.assertEqual(after["stats"]["conversions"], before["conversions"] + 1)
         self.assertIsNone(after["call_id"])
         s, audit = self.api["admin1"].call("GET", "/v1/audit?limit=200")
         self.assertTrue(any(r["action"] == "call.disposition" and r["object"] == "call/" + call
                             for r in audit["items"]), audit)
+
+    def test_c2_a_callback_puts_the_lead_back_at_its_time(self):
+        wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
+        if self.agent("agent1")["state"] != "ready":
+            self.set_state("agent1", "ready", user="agent1")
+        phone = "+8613800008888"
+        s, cust = self.api["admin1"].call("POST", "/v1/customers", {
+            "name": "Call me later", "phone": phone, "tags": ["cb"]})
+        self.assertEqual(s, 201, cust)
+        s, camp = self.api["admin1"].call("POST", "/v1/campaigns", {
+            "name": "callbacks", "mode": "progressive", "filter": "tag:cb", "agents": ["agent1"],
+            "window": {"start": "00:00", "end": "24:00"}, "max_attempts": 1, "wrap_s": 3600})
+        self.assertEqual(s, 201, camp)
+        first = self.wait_state("agent1", "on_call", timeout=30)["call_id"]
+        self.wait_state("agent1", "wrap_up", timeout=20)
+        at = int(time.time() * 1000) + 3000
+        s, doc = self.api["agent1"].call("POST", "/v1/calls/%s/disposition" % first,
+                                         {"disposition": "callback", "callback_at_ms": at,
+                                          "notes": "after 6 pm"})
+        self.assertEqual(s, 200, doc)
+        # Called again at the time asked, though the campaign allows one attempt.
+        again = self.wait_state("agent1", "on_call", timeout=30)
+        self.assertNotEqual(again["call_id"], first)
+        self.assertEqual(again["customer_id"], cust["id"])
+        with open(self.carrier_log) as f:
+            times = [e["ts_ms"] for e in map(json.loads, f)
+                     if e["ev"] == "invite" and e["number"].lstrip("+") == phone.lstrip("+")]
+        self.assertEqual(len(times), 2, times)
+        self.assertGreaterEqual(times[1], at)
+        self.wait_state("agent1", "wrap_up", timeout=20)
+        s, doc = self.api["agent1"].call("POST", "/v1/calls/%s/disposition" % again["call_id"],
+                                         {"disposition": "not_interested"})
+        self.assertEqual(s, 200, doc)
+        self.wait_state("agent1", "ready")
 
     def test_d_preview_shows_a_lead_and_the_agent_calls_or_skips_it(self):
         wait_until(lambda: self.agent("agent2")["registered"], 10, "agent2 registered")
