@@ -42,6 +42,7 @@ PASSWORD = "agent-password-"  # agents' passwords are this + their number
 N_AGENTS = 3
 TRUNK_CHANNELS = 2  # n1's trunk
 COLLAPSE = ["+861380005%04d" % i for i in range(8)]  # an answer rate of 0%
+RINGING = ["+861380007%04d" % i for i in range(3)]   # ring 6 s, holding n1's 2 channels
 PAUSE_LAG_S = 1.0  # an attempt committed just before the pause may still leave this late
 
 
@@ -132,8 +133,9 @@ class CampaignTest(unittest.TestCase):
         cls.carrier_log = os.path.join(cls.tmp, "carrier.jsonl")
         rules = os.path.join(cls.tmp, "rules.json")
         with open(rules, "w") as f:
-            json.dump({"numbers": {n: {"outcome": "no-answer", "ring_ms": 300}
-                                   for n in COLLAPSE},  # nobody answers these
+            numbers = {n: {"outcome": "no-answer", "ring_ms": 300} for n in COLLAPSE}
+            numbers.update({n: {"outcome": "no-answer", "ring_ms": 6000} for n in RINGING})
+            json.dump({"numbers": numbers,  # nobody answers these
                        "stats": {"answer": 0.6, "busy": 0.2, "no-answer": 0.2},
                        "ring_ms": {"dist": "uniform", "min_ms": 200, "max_ms": 1200},
                        "talk_ms": {"dist": "uniform", "min_ms": 1500, "max_ms": 3000}}, f)
@@ -433,6 +435,18 @@ class CampaignTest(unittest.TestCase):
         wait_until(lambda: any("every lead is done" in r for r in self.idle_reasons(camp["id"])),
                    20, "the campaign saying every lead is done")
         self.assertEqual(self.progress(camp["id"])["progress"]["calls"]["attempts"], 0)
+        # An exhausted trunk: n1's two channels ring for 6 s; its third ready agent waits,
+        # and the campaign says why instead of dialing into failures.
+        self.customers("ringing", RINGING)
+        camp = self.campaign({"name": "exhausted", "mode": "progressive", "filter": "tag:ringing",
+                              "agents": ["agent1", "agent2", "agent3"],
+                              "window": {"start": "00:00", "end": "24:00"}, "max_attempts": 1})
+        wait_until(lambda: any("no trunk channel free" in r
+                               for r in self.idle_reasons(camp["id"])), 10,
+                   "the campaign saying the trunk is full")
+        self.assertLessEqual(self.max_concurrent({n.lstrip("+") for n in RINGING}),
+                             TRUNK_CHANNELS)
+        wait_until(lambda: self.finished(camp["id"], len(RINGING)), 40, "ringing leads done")
         # The answer rate collapses to 0%: predictive dialing stays within the attempt
         # limits, finishes the leads and says so; nothing spins.
         self.customers("collapse", COLLAPSE)
