@@ -107,14 +107,32 @@ static void state_done(void *data, int status, const char *why, const AgentState
     free(r);
 }
 
+/* The agent's user record, when the caller may act on it; else answers 404. */
+static bool agent_lookup(struct api *a, struct http_request *req, const char *name,
+                         uint64_t *tenant, char dept[64], bool *disabled)
+{
+    if (!seat_user(a, name, tenant, dept, disabled) ||
+        !auth_may_touch(&a->who, *tenant, dept, name)) {
+        api_error(a, req, 404, "not_found", NULL, "no agent %s", name);
+        return false;
+    }
+    return true;
+}
+
+static bool agent_visible(struct api *a, struct http_request *req, const char *name)
+{
+    uint64_t tenant;
+    char dept[64];
+    bool disabled;
+    return agent_lookup(a, req, name, &tenant, dept, &disabled);
+}
+
 static void change_state(struct api *a, struct http_request *req, const char *name)
 {
     uint64_t tenant;
     char dept[64];
     bool disabled;
-    if (!seat_user(a, name, &tenant, dept, &disabled) ||
-        !auth_may_touch(&a->who, tenant, dept, name)) {
-        api_error(a, req, 404, "not_found", NULL, "no agent %s", name);
+    if (!agent_lookup(a, req, name, &tenant, dept, &disabled)) {
         return;
     }
     json_t *b = api_body_object(a, req);
@@ -337,19 +355,6 @@ static void dispose(struct api *a, struct http_request *req, const char *call)
 }
 
 /* ---- preview: GET /v1/agents/{name}/preview, POST .../preview/call|skip ---- */
-
-static bool agent_visible(struct api *a, struct http_request *req, const char *name)
-{
-    uint64_t tenant;
-    char dept[64];
-    bool disabled;
-    if (!seat_user(a, name, &tenant, dept, &disabled) ||
-        !auth_may_touch(&a->who, tenant, dept, name)) {
-        api_error(a, req, 404, "not_found", NULL, "no agent %s", name);
-        return false;
-    }
-    return true;
-}
 
 static void preview_offer(struct api *a, struct http_request *req, const char *name)
 {

@@ -33,6 +33,16 @@ static bool same_call(const AgentState *cur, const struct seat_change *ch)
     return cur->call_id == ch->call_id && cur->call_node == ch->call_node;
 }
 
+/* The call of the change becomes the agent's current (and last) call. */
+static void set_call(AgentState *n, const struct seat_change *ch)
+{
+    n->call_node = n->last_call_node = ch->call_node;
+    n->call_id = n->last_call_id = ch->call_id;
+    n->campaign_id = n->last_campaign_id = ch->campaign;
+    n->customer_id = n->last_customer_id = ch->customer;
+    n->wrap_s = ch->wrap_s > 0 ? (uint32_t)ch->wrap_s : 0;
+}
+
 static void clear_call(AgentState *n)
 {
     n->call_node = n->call_id = n->campaign_id = n->customer_id = 0;
@@ -72,11 +82,7 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         if (!seat_change_ok(from, to, SEAT_BY_SYSTEM, true, why)) {
             return -1;
         }
-        n->call_node = n->last_call_node = ch->call_node;
-        n->call_id = n->last_call_id = ch->call_id;
-        n->campaign_id = n->last_campaign_id = ch->campaign;
-        n->customer_id = n->last_customer_id = ch->customer;
-        n->wrap_s = ch->wrap_s > 0 ? (uint32_t)ch->wrap_s : 0;
+        set_call(n, ch);
         break;
     case SEAT_K_BRIDGED:
         if (from == SEAT_ON_CALL && same_call(cur, ch)) {
@@ -86,11 +92,7 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         if (!seat_change_ok(from, to, SEAT_BY_SYSTEM, true, why)) {
             return -1;
         }
-        n->call_node = n->last_call_node = ch->call_node;
-        n->call_id = n->last_call_id = ch->call_id;
-        n->campaign_id = n->last_campaign_id = ch->campaign;
-        n->customer_id = n->last_customer_id = ch->customer;
-        n->wrap_s = ch->wrap_s > 0 ? (uint32_t)ch->wrap_s : 0;
+        set_call(n, ch);
         break;
     case SEAT_K_ENDED:
         if (!same_call(cur, ch) || (from != SEAT_RESERVED && from != SEAT_ON_CALL)) {
