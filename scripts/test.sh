@@ -43,6 +43,8 @@ step "integration under ASan+UBSan: test_console.py" "${asan_env[@]}" WAIHU_CONS
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_console.py
 step "integration under ASan+UBSan: test_agents.py" "${asan_env[@]}" WAIHU_AGENTS_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_agents.py
+step "integration under ASan+UBSan: test_alerts.py" "${asan_env[@]}" WAIHU_SLOW=3 \
+  timeout 900 python3 tests/integration/test_alerts.py
 step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 

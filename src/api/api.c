@@ -195,7 +195,7 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
         api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path) ||
-        api_route_reports(a, req, method, path)) {
+        api_route_reports(a, req, method, path) || api_route_alerts(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -267,6 +267,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     if (conf->prompts_dir != NULL) {
         snprintf(a->prompts_dir, sizeof a->prompts_dir, "%s", conf->prompts_dir);
     }
+    a->webhook_allow_private = conf->webhook_allow_private;
     if (conf->web_dir != NULL) {
         snprintf(a->web_dir, sizeof a->web_dir, "%s", conf->web_dir);
     }
@@ -286,6 +287,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     api_keys_start(a);
     api_seat_start(a);
     api_reports_start(a);
+    api_alerts_start(a);
     char why[256];
     if (api_stream_start(a, why) != 0) {
         LOG_E("api", "%s: the console gets no live updates from this node", why);
@@ -327,6 +329,7 @@ static void http_stopped(void *data)
     api_keys_stop(s->a);
     api_dialer_stop(s->a);
     api_calls_stop(s->a);
+    api_alerts_stop(s->a);
     api_stream_stop(s->a);
     api_seat_stop(s->a);
     api_reports_stop(s->a);

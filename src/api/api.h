@@ -28,6 +28,10 @@ struct api_config {
     const char *web_dir;
     /* Directory where this node writes the prompts it plays (IVR messages); NULL = none. */
     const char *prompts_dir;
+    /* Webhooks (alerts) may go to loopback and private addresses: a lab, or a CRM inside
+     * the same network. Off by default: user-supplied URLs must not reach the cluster's
+     * own services (docs/webhooks.md "SSRF guard"). */
+    bool webhook_allow_private;
 };
 
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */

@@ -50,6 +50,8 @@ struct api {
     struct api_seat *seat;           /* agents' live states (api_seat*.c) */
     struct api_stream *stream;       /* WebSocket subscribers (api_stream.c) */
     struct api_reports *reports;     /* report book of CDRs, dispositions (api_reports*.c) */
+    struct api_alerts *alerts;       /* alert rules' evaluation, webhooks (api_alert*.c) */
+    bool webhook_allow_private;      /* webhooks may go to loopback/private addresses */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -266,5 +268,31 @@ void api_reports_stop(struct api *a);
 const struct report_book *api_reports_book(struct api *a);
 bool api_route_reports(struct api *a, struct http_request *req, const char *method,
                        const char *path);
+/* The users of a tenant with their departments, sorted by name (reports, alerts). */
+struct api_user {
+    char *name;
+    char *department;
+};
+struct api_users {
+    struct api_user *v;
+    size_t n, cap;
+    uint64_t tenant;
+};
+void api_users_load(struct api *a, uint64_t tenant, struct api_users *u);
+/* report_department_fn over a loaded api_users: the department, NULL for no such user. */
+const char *api_users_department(void *data, const char *agent);
+void api_users_free(struct api_users *u);
+
+/* Supervisor alerts (api_alert*.c, docs/alerts.md): rules, their evaluation on the
+ * leader, fired alerts pushed to the console and delivered by webhook. */
+struct api_alerts;
+void api_alerts_start(struct api *a);
+void api_alerts_stop(struct api *a);
+bool api_route_alerts(struct api *a, struct http_request *req, const char *method,
+                      const char *path);
+/* Sends doc (owned) to the live stream's clients whose role allows need and who may see
+ * records of tenant/department (api_stream.c). */
+void api_stream_broadcast(struct api *a, enum auth_action need, uint64_t tenant,
+                          const char *department, json_t *doc);
 
 #endif

@@ -148,21 +148,10 @@ static void respond(struct api *a, struct http_request *req, struct out *o, bool
 
 /* ---- who sees what ---- */
 
-struct user {
-    char *name;
-    char *department;
-};
-
-struct users {
-    struct user *v;
-    size_t n, cap;
-    uint64_t tenant;
-};
-
 static int add_user(void *data, const void *key, size_t klen, const void *val, size_t vlen)
 {
     (void)key, (void)klen;
-    struct users *u = data;
+    struct api_users *u = data;
     User *r = user__unpack(NULL, vlen, val);
     if (r == NULL) {
         return 0;
@@ -186,7 +175,7 @@ static int add_user(void *data, const void *key, size_t klen, const void *val, s
     return 0;
 }
 
-static void users_free(struct users *u)
+void api_users_free(struct api_users *u)
 {
     for (size_t i = 0; i < u->n; i++) {
         free(u->v[i].name);
@@ -195,16 +184,23 @@ static void users_free(struct users *u)
     free(u->v);
 }
 
+void api_users_load(struct api *a, uint64_t tenant, struct api_users *u)
+{
+    memset(u, 0, sizeof *u);
+    u->tenant = tenant;
+    store_scan(a->store, STORE_CF_META, USER_PREFIX, strlen(USER_PREFIX), NULL, 0, add_user, u);
+}
+
 static int user_cmp(const void *key, const void *elem)
 {
-    return strcmp(key, ((const struct user *)elem)->name);
+    return strcmp(key, ((const struct api_user *)elem)->name);
 }
 
 /* The department of a user of the tenant (the keys are sorted by name), or NULL. */
-static const char *department_of(void *data, const char *agent)
+const char *api_users_department(void *data, const char *agent)
 {
-    struct users *u = data;
-    const struct user *f = bsearch(agent, u->v, u->n, sizeof *u->v, user_cmp);
+    struct api_users *u = data;
+    const struct api_user *f = bsearch(agent, u->v, u->n, sizeof *u->v, user_cmp);
     return f != NULL ? f->department : NULL;
 }
 
@@ -231,7 +227,7 @@ static bool day_param(struct api *a, struct http_request *req, const char *name,
 
 /* from, to, format and the caller's reach; answers 400 and returns false on bad input. */
 static bool common_params(struct api *a, struct http_request *req, struct params *p,
-                          struct users *users)
+                          struct api_users *users)
 {
     memset(p, 0, sizeof *p);
     if (!day_param(a, req, "from", &p->q.from_day, p->from_text) ||
@@ -256,10 +252,8 @@ static bool common_params(struct api *a, struct http_request *req, struct params
     }
     p->csv = f != NULL && strcmp(f, "csv") == 0;
     p->q.tenant = a->who.tenant_id;
-    users->tenant = a->who.tenant_id;
-    store_scan(a->store, STORE_CF_META, USER_PREFIX, strlen(USER_PREFIX), NULL, 0, add_user,
-               users);
-    p->q.department = department_of;
+    api_users_load(a, a->who.tenant_id, users);
+    p->q.department = api_users_department;
     p->q.data = users;
     /* auth_may_touch's rule: a supervisor without a department sees the whole tenant. */
     if (a->who.role == AUTH_ROLE_SUPERVISOR && a->who.department[0] != '\0') {
@@ -467,9 +461,9 @@ static void report(struct api *a, struct http_request *req, enum report_key key)
         return;
     }
     struct params p;
-    struct users users = {0};
+    struct api_users users = {0};
     if (!common_params(a, req, &p, &users)) {
-        users_free(&users);
+        api_users_free(&users);
         return;
     }
     p.q.period = period;
@@ -506,7 +500,7 @@ static void report(struct api *a, struct http_request *req, enum report_key key)
         free(names.v[i].name);
     }
     free(names.v);
-    users_free(&users);
+    api_users_free(&users);
     respond(a, req, &o, p.csv);
 }
 
@@ -533,9 +527,9 @@ static void rankings(struct api *a, struct http_request *req)
     }
     bool by_dept = scope == NULL || strcmp(scope, "department") == 0;
     struct params p;
-    struct users users = {0};
+    struct api_users users = {0};
     if (!common_params(a, req, &p, &users)) {
-        users_free(&users);
+        api_users_free(&users);
         return;
     }
     struct report_ranking r;
@@ -556,7 +550,7 @@ static void rankings(struct api *a, struct http_request *req)
     }
     for (size_t i = 0; i < r.n; i++) {
         const struct report_rank *k = &r.ranks[i];
-        const char *dept = department_of(&users, k->agent);
+        const char *dept = api_users_department(&users, k->agent);
         const char *group = k->group != NULL ? k->group : "";
         if (p.csv) {
             out_cstr(&o, k->agent);
@@ -593,7 +587,7 @@ static void rankings(struct api *a, struct http_request *req)
         out_str(&o, "]}");
     }
     report_ranking_free(&r);
-    users_free(&users);
+    api_users_free(&users);
     respond(a, req, &o, p.csv);
 }
 

@@ -85,6 +85,24 @@ static void on_agent(void *data, const AgentState *st)
     free(text);
 }
 
+void api_stream_broadcast(struct api *a, enum auth_action need, uint64_t tenant,
+                          const char *department, json_t *doc)
+{
+    struct api_stream *s = a->stream;
+    char *text = s != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        return;
+    }
+    for (struct stream_client *c = s->clients; c != NULL; c = c->next) {
+        if (c->authed && !c->closing && auth_role_allows(c->who.role, need) &&
+            auth_may_touch(&c->who, tenant, department, NULL)) {
+            client_send(c, text, strlen(text));
+        }
+    }
+    free(text);
+}
+
 static void tick(uv_timer_t *t)
 {
     struct api_stream *s = t->data;

@@ -44,6 +44,8 @@ enum auth_action {
     AUTH_WALLBOARD,         /* the floor: every agent, totals, the live stream's totals */
     AUTH_CALL_DISPOSE,      /* record a call's disposition (agents: their calls) */
     AUTH_REPORT_READ,       /* performance reports and rankings (supervisors: department) */
+    AUTH_ALERT_READ,        /* fired alerts and alert rules (supervisors: department) */
+    AUTH_ALERT_WRITE,       /* alert rules, acknowledging alerts (supervisors: department) */
     AUTH_ACTION_COUNT
 };
 

@@ -16,6 +16,7 @@ struct waihud_config {
     char web_dir[400];
     unsigned rate_limit_per_s;
     unsigned rate_limit_burst;
+    unsigned webhook_allow_private; /* 0 or 1 */
     /* telephony (docs/telephony.md); sip_bind "" = none on this node */
     char sip_bind[64];
     char rtp_ports[32];

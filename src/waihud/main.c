@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "store.h"
 #include "telephony.h"
+#include "webhook.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -167,6 +168,10 @@ int main(int argc, char **argv)
     log_setup(level, d.cfg.cluster.self.name);
     /* A peer that dies mid-write must not kill us (FIELD-NOTES: both survivors died). */
     signal(SIGPIPE, SIG_IGN);
+    /* libcurl's global init is not thread-safe: before any thread starts. */
+    if (webhook_global_init() != 0) {
+        LOG_E("waihud", "libcurl cannot be initialised: alert webhooks are not delivered");
+    }
     /* RocksDB allocates memtables in blocks of megabytes. Served by mmap, each block is
      * unmapped on a flush and faulted in page by page for the next memtable (measured:
      * a seventh of a follower's CPU during an import). Keep them on the heap. */
@@ -197,7 +202,8 @@ int main(int argc, char **argv)
                                   .rate_limit_per_s = d.cfg.rate_limit_per_s,
                                   .rate_limit_burst = d.cfg.rate_limit_burst,
                                   .import_dir = d.cfg.import_dir,
-                                  .web_dir = d.cfg.web_dir, .prompts_dir = prompts_dir};
+                                  .web_dir = d.cfg.web_dir, .prompts_dir = prompts_dir,
+                                  .webhook_allow_private = d.cfg.webhook_allow_private != 0};
     if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
         LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);
         return rv == WAIHU_EINVAL ? 2 : 1;
