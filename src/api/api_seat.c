@@ -129,6 +129,7 @@ static void on_agent_family(void *data, const void *key, size_t klen, const void
     if (key == NULL) { /* a snapshot was installed */
         seat_clear(s);
         store_scan(s->a->store, STORE_CF_AGENT, "s", 1, NULL, 0, load_one, s);
+        seat_calls_view_loaded(s);
         return;
     }
     if (klen < 10 || ((const uint8_t *)key)[0] != 's' || val == NULL) {
@@ -139,6 +140,8 @@ static void on_agent_family(void *data, const void *key, size_t klen, const void
         LOG_W("seat", "an agent state that does not parse (%zu bytes): ignored", vlen);
         return;
     }
+    struct seat_entry *old = seat_find(s, st->name);
+    seat_calls_view_changed(s, old != NULL ? old->st : NULL, st);
     seat_upsert(s, st);
 }
 

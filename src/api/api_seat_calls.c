@@ -1,6 +1,8 @@
 /* What the node's telephony tells the seat service: softphones registering (online,
  * offline, moving between nodes), calls reaching agents (reserved, on_call) and ending
- * (wrap-up, then ready when the campaign's wrap-up time is over). docs/seat-api.md. */
+ * (wrap-up, then ready when the campaign's wrap-up time is over); and what the seat view
+ * tells the registrar: where each agent is registered (duplicate logins).
+ * docs/seat-api.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,8 @@ static void logged(void *data, int status, const char *why, const AgentState *st
     }
 }
 
-static void on_registration(void *data, const char *user, bool bound)
+static void on_registration(void *data, const char *user, bool bound, const char *source_host,
+                            uint32_t expires_s)
 {
     struct api_seat *s = data;
     struct seat_change ch = {.kind = bound ? SEAT_K_REGISTER : SEAT_K_UNREGISTER};
@@ -39,6 +42,13 @@ static void on_registration(void *data, const char *user, bool bound)
         return; /* a credential without a user: removed meanwhile */
     }
     snprintf(ch.name, sizeof ch.name, "%s", user);
+    if (bound) {
+        snprintf(ch.source_host, sizeof ch.source_host, "%s", source_host);
+        ch.expires_s = expires_s;
+        /* Refreshes within half a lifetime are not written (api_seat_write.c), so the
+         * expiry written covers the binding's until the next write: 1.5 lifetimes. */
+        ch.registered_until_ms = clock_wall_ms() + (int64_t)expires_s * 1500;
+    }
     seat_change_submit(s, &ch, logged, bound ? "registration" : "unregistration");
 }
 
@@ -142,9 +152,60 @@ static void wrap_tick(uv_timer_t *timer)
     }
 }
 
+/* The IP the agent is registered from on another node; NULL when it is not (offline,
+ * here, or no IP recorded). */
+static const char *away_host(const struct api_seat *s, const AgentState *st)
+{
+    if (st == NULL || strcmp(st->state, "offline") == 0 || st->node[0] == '\0' ||
+        strcmp(st->node, s->self_name) == 0 || st->source_host[0] == '\0') {
+        return NULL;
+    }
+    return st->source_host;
+}
+
+static void tell_registrar(struct api_seat *s, const AgentState *st)
+{
+    const char *host = away_host(s, st);
+    int rv = telephony_set_elsewhere(s->t, st->name, host, host ? st->registered_until_ms : 0,
+                                     host ? st->node : NULL);
+    if (rv != 0 && rv != WAIHU_ESHUTDOWN) {
+        LOG_W("seat", "agent %s: registrar not told where it is registered: %s", st->name,
+              waihu_strerror(rv));
+    }
+}
+
+void seat_calls_view_changed(struct api_seat *s, const AgentState *old, const AgentState *st)
+{
+    if (s->t == NULL) {
+        return;
+    }
+    const char *was = away_host(s, old), *is = away_host(s, st);
+    if (old == NULL || (was == NULL) != (is == NULL) ||
+        (is != NULL && (strcmp(was, is) != 0 || strcmp(old->node, st->node) != 0 ||
+                        old->registered_until_ms != st->registered_until_ms))) {
+        tell_registrar(s, st);
+    }
+    /* Set offline by request while its softphone is bound here: the binding goes too, so
+     * a supervisor can free an agent whose machine died (a live softphone registers
+     * again at its next refresh). Unregistering clears node, so it never comes here. */
+    if (old != NULL && strcmp(old->state, "offline") != 0 &&
+        strcmp(st->state, "offline") == 0 && strcmp(st->node, s->self_name) == 0) {
+        LOG_I("seat", "agent %s set offline: its registration here is dropped", st->name);
+        telephony_drop_registration(s->t, st->name);
+    }
+}
+
+void seat_calls_view_loaded(struct api_seat *s)
+{
+    for (size_t i = 0; s->t != NULL && i < s->n; i++) {
+        tell_registrar(s, s->entries[i].st);
+    }
+}
+
 void seat_calls_attach(struct api_seat *s, struct telephony *t)
 {
     s->t = t;
+    seat_calls_view_loaded(s);
     telephony_on_registration(t, on_registration, s);
     telephony_on_call_state(t, on_call_state, s);
     uv_timer_init(s->a->loop, &s->timer);

@@ -82,6 +82,9 @@ struct seat_change {
     uint64_t call_node, call_id, campaign, customer;
     int32_t wrap_s;          /* -1: no wrap-up, 0: until a disposition, else seconds */
     bool talked;             /* SEAT_K_ENDED */
+    char source_host[64];    /* SEAT_K_REGISTER: the softphone's IP */
+    int64_t registered_until_ms; /* SEAT_K_REGISTER: wall clock */
+    uint32_t expires_s;      /* SEAT_K_REGISTER: the lifetime granted */
     bool conversion;         /* SEAT_K_DISPOSED */
     bool audit;
     struct auth_principal who;
@@ -97,5 +100,10 @@ void seat_change_submit(struct api_seat *s, const struct seat_change *ch, seat_d
 /* ---- telephony side (api_seat_calls.c) ---- */
 void seat_calls_attach(struct api_seat *s, struct telephony *t);
 void seat_calls_stop(struct api_seat *s);
+/* Tells this node's registrar where the cluster says the agent of st is registered
+ * (duplicate logins); old is the record it replaces in the view, NULL when new. */
+void seat_calls_view_changed(struct api_seat *s, const AgentState *old, const AgentState *st);
+/* The same for every agent of the view (at attach, after a snapshot). */
+void seat_calls_view_loaded(struct api_seat *s);
 
 #endif

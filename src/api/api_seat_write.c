@@ -49,6 +49,17 @@ static void clear_call(AgentState *n)
     n->wrap_s = 0;
 }
 
+/* Whether a refresh must be written: other nodes refuse other hosts by the stored host
+ * and expiry (duplicate logins), so a new host, or a stored expiry more than half a
+ * lifetime off, is written; the other refreshes are not (the stored expiry has half a
+ * lifetime of margin for them: api_seat_calls.c). */
+static bool registration_stale(const AgentState *cur, const struct seat_change *ch)
+{
+    int64_t off = ch->registered_until_ms - cur->registered_until_ms;
+    return strcmp(cur->source_host, ch->source_host) != 0 ||
+           (off < 0 ? -off : off) > (int64_t)ch->expires_s * 1000 / 2;
+}
+
 /* Decides the next record from cur (n starts as a copy of it). Returns 1 to write,
  * 0 when there is nothing to change, -1 refused with *why. */
 static int decide(const struct api_seat *s, const struct seat_change *ch, const AgentState *cur,
@@ -61,13 +72,17 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         if (from == SEAT_OFFLINE) {
             to = SEAT_ONLINE;
         } else if (here) {
-            return 0; /* a refresh */
+            if (!registration_stale(cur, ch)) {
+                return 0; /* a refresh */
+            }
         } else if ((from == SEAT_RESERVED || from == SEAT_ON_CALL || from == SEAT_WRAP_UP) &&
                    cur->call_node != s->self_id) {
             to = SEAT_READY; /* moved here after its node went away: that call is gone */
             clear_call(n);
         }
         n->node = (char *)s->self_name;
+        n->source_host = (char *)ch->source_host;
+        n->registered_until_ms = ch->registered_until_ms;
         break;
     case SEAT_K_UNREGISTER:
         if (!here) {
@@ -75,6 +90,8 @@ static int decide(const struct api_seat *s, const struct seat_change *ch, const 
         }
         to = SEAT_OFFLINE;
         n->node = "";
+        n->source_host = "";
+        n->registered_until_ms = 0;
         clear_call(n);
         break;
     case SEAT_K_RESERVE:

@@ -67,6 +67,14 @@ static void reg_note(struct telephony *t, const char *user, bool bound)
     }
 }
 
+/* The host of a source "ip:port" ("" when there is none). */
+static void host_of(const char *source, char *out, size_t cap)
+{
+    const char *colon = source != NULL ? strrchr(source, ':') : NULL;
+    size_t n = colon != NULL ? (size_t)(colon - source) : 0;
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : 0), n < cap ? source : "");
+}
+
 static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *data)
 {
     struct telephony *t = data;
@@ -80,7 +88,9 @@ static void on_sip(struct sip_engine *engine, const struct sip_event *ev, void *
         if (ev->agent != NULL) {
             reg_note(t, ev->agent, ev->expires_s > 0);
             if (t->reg_cb != NULL) {
-                t->reg_cb(t->reg_data, ev->agent, ev->expires_s > 0);
+                char host[64];
+                host_of(ev->source, host, sizeof host);
+                t->reg_cb(t->reg_data, ev->agent, ev->expires_s > 0, host, ev->expires_s);
             }
         }
         break;
@@ -283,6 +293,17 @@ int telephony_remove_agent(struct telephony *t, const char *user)
 bool telephony_agent_registered(struct telephony *t, const char *user)
 {
     return user != NULL && *reg_find(t, user) != NULL;
+}
+
+int telephony_set_elsewhere(struct telephony *t, const char *user, const char *host,
+                            int64_t until_ms, const char *node)
+{
+    return sip_engine_set_elsewhere(t->sip, user, host, until_ms, node);
+}
+
+int telephony_drop_registration(struct telephony *t, const char *user)
+{
+    return sip_engine_drop_binding(t->sip, user);
 }
 
 void telephony_set_agent_picker(struct telephony *t, const char *(*pick)(uint64_t call_id,

@@ -39,8 +39,11 @@ void telephony_stop(struct telephony *t);
 void telephony_on_cdr(struct telephony *t, bridge_cdr_cb cb, void *data);
 
 /* Agent registrations as the SIP engine reports them (bound: registered or refreshed;
- * else unregistered, expired or credential removed), on the core loop. NULL cb: none. */
-typedef void (*telephony_registration_cb)(void *data, const char *user, bool bound);
+ * else unregistered, expired or credential removed), on the core loop. NULL cb: none.
+ * source_host: the IP the REGISTER came from ("" when unknown); expires_s: the lifetime
+ * granted (0 when not bound). */
+typedef void (*telephony_registration_cb)(void *data, const char *user, bool bound,
+                                          const char *source_host, uint32_t expires_s);
 void telephony_on_registration(struct telephony *t, telephony_registration_cb cb, void *data);
 /* Progress of calls placed with telephony_dial: state is the bridge's ("dialing",
  * "screening", "agent-ringing", "bridged", "ending"), on the core loop. */
@@ -54,6 +57,14 @@ int telephony_remove_agent(struct telephony *t, const char *user);
 /* Whether the agent's softphone is registered here, as the SIP engine last reported it
  * (REGISTERED events: bound, refreshed, expired, unregistered, credential removed). */
 bool telephony_agent_registered(struct telephony *t, const char *user);
+/* The cluster's view of an agent registered on another node (sip_engine_set_elsewhere):
+ * REGISTERs from another host than host are refused until until_ms (wall clock). host
+ * NULL: not registered elsewhere. Strings are copied. */
+int telephony_set_elsewhere(struct telephony *t, const char *user, const char *host,
+                            int64_t until_ms, const char *node);
+/* Drops the agent's registration here (a supervisor logged it out); the registration
+ * callback reports it unbound. */
+int telephony_drop_registration(struct telephony *t, const char *user);
 
 /* The agent of a call dialed without one (predictive dialing) is chosen by pick, on the
  * core loop, when a live answer is on the line (after AMD when it is on): it returns the

@@ -16,6 +16,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "digest.h"
+#include "dup.h"
 
 #define ASSERT_LOOP_THREAD(e) assert(pthread_equal(pthread_self(), (e)->loop_thread))
 #define SIP_UDP_RCVBUF_BYTES (4u << 20) /* capped by net.core.rmem_max (4 MiB here) */
@@ -77,6 +78,8 @@ static void cmd_free(struct cmd *c)
     free(c->user_name);
     free(c->ha1);
     free(c->transport);
+    free(c->host);
+    free(c->node);
     free(c);
 }
 
@@ -94,6 +97,8 @@ static void on_command(struct sip_engine *e, su_msg_r msg, su_msg_arg_t *arg)
     switch (c->type) {
     case CMD_SET_CRED:
     case CMD_DEL_CRED:
+    case CMD_SET_ELSEWHERE:
+    case CMD_DROP_BINDING:
         registrar_on_command(e, c);
         break;
     case CMD_OPTIONS:
@@ -491,6 +496,51 @@ int sip_engine_remove_credential(struct sip_engine *e, const char *user)
     return send_cmd(e, c);
 }
 
+int sip_engine_set_elsewhere(struct sip_engine *e, const char *user, const char *host,
+                             int64_t until_ms, const char *node)
+{
+    ASSERT_LOOP_THREAD(e);
+    int failed = 0;
+    if (!user || !*user || strlen(user) >= 64 || (host && strlen(host) >= SIP_HOST_MAX) ||
+        (node && strlen(node) >= 64)) {
+        return WAIHU_EINVAL;
+    }
+    struct cmd *c = calloc(1, sizeof *c);
+    if (!c) {
+        return WAIHU_ENOMEM;
+    }
+    c->type = CMD_SET_ELSEWHERE;
+    c->until_ms = until_ms;
+    c->user_name = copy(user, &failed);
+    c->host = copy(host, &failed);
+    c->node = copy(node ? node : "", &failed);
+    if (failed) {
+        cmd_free(c);
+        return WAIHU_ENOMEM;
+    }
+    return send_cmd(e, c);
+}
+
+int sip_engine_drop_binding(struct sip_engine *e, const char *user)
+{
+    ASSERT_LOOP_THREAD(e);
+    int failed = 0;
+    if (!user || !*user) {
+        return WAIHU_EINVAL;
+    }
+    struct cmd *c = calloc(1, sizeof *c);
+    if (!c) {
+        return WAIHU_ENOMEM;
+    }
+    c->type = CMD_DROP_BINDING;
+    c->user_name = copy(user, &failed);
+    if (failed) {
+        cmd_free(c);
+        return WAIHU_ENOMEM;
+    }
+    return send_cmd(e, c);
+}
+
 int sip_call_originate(struct sip_engine *e, const struct sip_originate *req, uint64_t *call_id)
 {
     ASSERT_LOOP_THREAD(e);
@@ -626,4 +676,5 @@ void sip_engine_stats(struct sip_engine *e, struct sip_engine_stats *out)
     out->illegal_moves = atomic_load(&e->st_illegal);
     out->pings_sent = atomic_load(&e->st_pings_sent);
     out->pings_pending = atomic_load(&e->st_pings_pending);
+    out->dup_refused = atomic_load(&e->st_dup_refused);
 }

@@ -47,7 +47,9 @@ struct xcall {
 /* Commands from the core loop to the SIP thread (one su_msg each). */
 enum cmd_type {
     CMD_ORIGINATE = 1, CMD_ANSWER, CMD_RESPOND, CMD_HANGUP, CMD_REFER,
-    CMD_SET_CRED, CMD_DEL_CRED, CMD_OPTIONS, CMD_SHUTDOWN
+    CMD_SET_CRED, CMD_DEL_CRED, CMD_OPTIONS, CMD_SHUTDOWN,
+    CMD_SET_ELSEWHERE, /* user_name, host (NULL: clear), node, until_ms (wall clock) */
+    CMD_DROP_BINDING,  /* user_name */
 };
 
 struct cmd {
@@ -55,9 +57,10 @@ struct cmd {
     uint64_t call_id;
     int status;
     uint32_t timeout_ms;
+    int64_t until_ms;
     void *user;
     char *target, *agent, *proxy, *from, *from_display, *sdp, *tenant, *user_name, *ha1;
-    char *transport;
+    char *transport, *host, *node;
 };
 
 struct ev_node {
@@ -95,7 +98,7 @@ struct sip_engine {
     atomic_uint_fast64_t next_call_id;
     atomic_uint_fast64_t st_calls_out, st_calls_in, st_calls_active, st_registers_ok,
         st_auth_failures, st_guard_rejects, st_bans, st_illegal, st_pings_sent,
-        st_pings_pending;
+        st_pings_pending, st_dup_refused;
 
     /* SIP thread only. */
     su_root_t *root;

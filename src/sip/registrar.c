@@ -1,7 +1,7 @@
 /* Registrar and front door (SIP thread): digest authentication of REGISTER and agent
- * INVITEs, agent bindings, and the source guard. Unknown users, wrong passwords, banned
- * sources and scanners all get the same reply built by one function: 401 with a fresh
- * challenge, after the same digest work (docs/sip.md "Security"). */
+ * INVITEs, agent bindings, duplicate logins, and the source guard. Unknown users, wrong
+ * passwords, banned sources and scanners all get the same reply built by one function:
+ * 401 with a fresh challenge, after the same digest work (docs/sip.md "Security"). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +13,32 @@
 #include <sofia-sip/url.h>
 
 #include "digest.h"
+#include "dup.h"
 
 struct credential {
     struct credential *next;
     char user[64], ha1[33], tenant[64];
+    /* Registered on another node (sip_engine_set_elsewhere): host "" when not. */
+    char away_host[SIP_HOST_MAX], away_node[64];
+    int64_t away_until_ms; /* wall clock */
 };
 
 struct binding {
     struct binding *next;
-    char user[64], contact[512], source[64];
+    char user[64], contact[512], source[64], host[SIP_HOST_MAX];
     uint64_t expires_at_ms;
 };
 
 struct source {
     uint32_t ip; /* host order; 0 when unknown */
     char text[64];
+    char host[SIP_HOST_MAX]; /* "" when unknown */
 };
 
 static void get_source(struct sip_engine *e, struct source *out)
 {
     out->ip = 0;
+    out->host[0] = '\0';
     snprintf(out->text, sizeof out->text, "?");
     msg_t *req = nua_current_request(e->nua);
     su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
@@ -41,6 +47,7 @@ static void get_source(struct sip_engine *e, struct source *out)
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
         out->ip = ntohl(sin->sin_addr.s_addr);
+        snprintf(out->host, sizeof out->host, "%s", ip);
         snprintf(out->text, sizeof out->text, "%s:%u", ip, ntohs(sin->sin_port));
     }
 }
@@ -212,6 +219,34 @@ static uint32_t expiry_of(struct sip_engine *e, sip_t const *sip, const sip_cont
     return (uint32_t)v;
 }
 
+/* A second device for an agent registered from another host is refused, and so is an
+ * unregister from anywhere but the device that holds the binding (docs/seat-api.md
+ * "Duplicate logins"). Returns 1 after answering 403. */
+static int refuse_duplicate(struct sip_engine *e, nua_handle_t *nh, const struct credential *who,
+                            const struct binding *b, const struct source *src, int unregister)
+{
+    struct sip_holder here = {b ? b->host : NULL, b ? b->expires_at_ms : 0};
+    struct sip_holder away = {who->away_host,
+                              who->away_until_ms > 0 ? (uint64_t)who->away_until_ms : 0};
+    int64_t wall = clock_wall_ms();
+    enum sip_dup_verdict v = sip_dup_check(&here, clock_now_ms(), unregister ? NULL : &away,
+                                           wall > 0 ? (uint64_t)wall : 0, src->host);
+    if (v == SIP_DUP_ALLOW) {
+        return 0;
+    }
+    atomic_fetch_add(&e->st_dup_refused, 1);
+    if (v == SIP_DUP_HERE) {
+        LOG_W(MOD, "duplicate login refused: %s of %s from %s: registered here from %s",
+              unregister ? "unregister" : "register", who->user, src->text, b->source);
+    } else {
+        LOG_W(MOD, "duplicate login refused: register of %s from %s: registered on node %s "
+              "from %s, held %lld s more", who->user, src->text, who->away_node, who->away_host,
+              (long long)((who->away_until_ms - wall) / 1000));
+    }
+    nua_respond(nh, 403, SIP_DUP_PHRASE, NUTAG_WITH_THIS(e->nua), TAG_END());
+    return 1;
+}
+
 void registrar_on_register(struct sip_engine *e, nua_handle_t *nh, sip_t const *sip)
 {
     struct source src;
@@ -225,9 +260,13 @@ void registrar_on_register(struct sip_engine *e, nua_handle_t *nh, sip_t const *
         nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(e->nua), TAG_END());
         goto out;
     }
-    atomic_fetch_add(&e->st_registers_ok, 1);
     struct binding **p = binding_find(e, who->user);
     const sip_contact_t *m = sip->sip_contact;
+    uint32_t expires = m ? expiry_of(e, sip, m) : 0;
+    if (m && refuse_duplicate(e, nh, who, *p, &src, m->m_url->url_type == url_any || !expires)) {
+        goto out;
+    }
+    atomic_fetch_add(&e->st_registers_ok, 1);
     if (!m) { /* a query */
         char reply[600] = "";
         if (*p) {
@@ -238,7 +277,6 @@ void registrar_on_register(struct sip_engine *e, nua_handle_t *nh, sip_t const *
                     NUTAG_WITH_THIS(e->nua), TAG_END());
         goto out;
     }
-    uint32_t expires = expiry_of(e, sip, m);
     if (m->m_url->url_type == url_any || expires == 0) {
         if (*p) {
             binding_remove(e, p);
@@ -253,6 +291,7 @@ void registrar_on_register(struct sip_engine *e, nua_handle_t *nh, sip_t const *
     }
     snprintf(b->user, sizeof b->user, "%s", who->user);
     snprintf(b->source, sizeof b->source, "%s", src.text);
+    snprintf(b->host, sizeof b->host, "%s", src.host);
     url_e(b->contact, (isize_t)sizeof b->contact, m->m_url);
     b->expires_at_ms = clock_now_ms() + (uint64_t)expires * 1000u;
     char reply[600];
@@ -294,9 +333,31 @@ void registrar_on_options(struct sip_engine *e, nua_handle_t *nh, sip_t const *s
     nua_handle_destroy(nh);
 }
 
+static void set_elsewhere(struct credential *cr, const struct cmd *c)
+{
+    if (!cr) {
+        return; /* no credential, no registration to guard: it comes with the next view */
+    }
+    snprintf(cr->away_host, sizeof cr->away_host, "%s", c->host ? c->host : "");
+    snprintf(cr->away_node, sizeof cr->away_node, "%s", c->host ? c->node : "");
+    cr->away_until_ms = c->host ? c->until_ms : 0;
+}
+
 void registrar_on_command(struct sip_engine *e, struct cmd *c)
 {
     struct credential *cr = cred_find(e, c->user_name);
+    if (c->type == CMD_SET_ELSEWHERE) {
+        set_elsewhere(cr, c);
+        return;
+    }
+    if (c->type == CMD_DROP_BINDING) {
+        struct binding **b = binding_find(e, c->user_name);
+        if (*b) {
+            LOG_I(MOD, "binding of %s from %s dropped on request", (*b)->user, (*b)->source);
+            binding_remove(e, b);
+        }
+        return;
+    }
     if (c->type == CMD_DEL_CRED) {
         for (struct credential **p = &e->creds; *p; p = &(*p)->next) {
             if (*p == cr) {

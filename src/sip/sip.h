@@ -99,6 +99,19 @@ WAIHU_API int sip_engine_set_credential(struct sip_engine *engine, const char *u
 /* Removes a credential; the agent's binding is dropped as well. */
 WAIHU_API int sip_engine_remove_credential(struct sip_engine *engine, const char *user);
 
+/* Tells the registrar that the agent is registered on another node (the cluster's view):
+ * from host (an IP address, the REGISTER's source) until until_ms (wall clock), on node
+ * (a name for the log). Until then a REGISTER for user from another host is refused with
+ * 403 "Already registered elsewhere" (docs/seat-api.md "Duplicate logins"). host NULL
+ * clears it. Kept with the user's credential: ignored when there is none, kept when the
+ * credential is replaced, gone with it. Strings are copied. Errors: WAIHU_EINVAL,
+ * WAIHU_ENOMEM, WAIHU_ESHUTDOWN. */
+WAIHU_API int sip_engine_set_elsewhere(struct sip_engine *engine, const char *user,
+                                       const char *host, int64_t until_ms, const char *node);
+/* Drops the agent's binding, as if it had expired (a REGISTERED event with expires 0
+ * follows when there was one): a supervisor logged the agent out. Errors as above. */
+WAIHU_API int sip_engine_drop_binding(struct sip_engine *engine, const char *user);
+
 struct sip_originate {
     const char *target;     /* request URI: "sip:+15551234@trunk.example:5060" */
     const char *agent;      /* instead of target: a registered agent's user name */
@@ -156,6 +169,7 @@ struct sip_engine_stats {
     uint64_t calls_out, calls_in, calls_active;
     uint64_t registers_ok, auth_failures, guard_rejects, bans, illegal_moves;
     uint64_t pings_sent, pings_pending; /* OPTIONS pings: sent, and awaiting their event */
+    uint64_t dup_refused; /* REGISTERs refused: the agent is registered from another host */
 };
 WAIHU_API void sip_engine_stats(struct sip_engine *engine, struct sip_engine_stats *out);
 

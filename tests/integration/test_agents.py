@@ -3,11 +3,16 @@
 registering on n1 show up online on every node with the same leader-stamped time; agents
 and supervisors change states within the rules and nonsense is refused with a reason; a
 campaign call moves its agent through on_call and wrap_up, and the agent's disposition
-ends the wrap-up; when the agents' node dies and their softphones register on another
-node, they are back as ready there. The carrier is waihu-carrier."""
+ends the wrap-up; a second softphone for a registered agent, from another machine, is
+refused on every node (docs/seat-api.md "Duplicate logins"); when the agents' node dies and
+their softphones register on another node, they are back as ready there. The carrier is
+waihu-carrier."""
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -26,6 +31,7 @@ SIP_1, RTP_1 = 31060, "31100-31299"
 SIP_2, RTP_2 = 31062, "31300-31499"
 AGENTS_PORT, AGENTS_RTP = 31080, "31500-31599"
 CARRIER_PORT, CARRIER_RTP = 31700, "31800-31999"
+OTHER_HOST, OTHER_PORT = "127.0.0.2", 31088  # a second machine (127/8 is all loopback)
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_AGENTS_BUILD", "build"))
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 PASSWORD = "agent-password-"
@@ -33,6 +39,65 @@ PASSWORD = "agent-password-"
 
 def wait_until(pred, timeout, what):
     return _wait_until(pred, timeout, what, SLOW)
+
+
+class RawPhone:
+    """A bare UDP softphone on a chosen address: digest REGISTERs whose status line the
+    test reads (waihu-agents logs only the status code)."""
+
+    def __init__(self, ip, port):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((ip, port))
+        self.ip, self.port, self.cseq = ip, port, 0
+
+    def close(self):
+        self.s.close()
+
+    def _send(self, user, registrar, expires, auth, call_id):
+        self.cseq += 1
+        lines = ["REGISTER sip:127.0.0.1:%d SIP/2.0" % registrar,
+                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%d;rport" % (self.ip, self.port,
+                                                                   time.monotonic_ns()),
+                 "Max-Forwards: 70", "From: <sip:%s@127.0.0.1>;tag=p%d" % (user, self.cseq),
+                 "To: <sip:%s@127.0.0.1>" % user, "Call-ID: " + call_id,
+                 "CSeq: %d REGISTER" % self.cseq]
+        if expires is not None:  # None: a query (no Contact)
+            lines += ["Contact: <sip:%s@%s:%d>" % (user, self.ip, self.port),
+                      "Expires: %d" % expires]
+        if auth:
+            lines.append("Authorization: " + auth)
+        self.s.sendto(("\r\n".join(lines + ["Content-Length: 0", "", ""])).encode(),
+                      ("127.0.0.1", registrar))
+        deadline = time.monotonic() + 3 * SLOW
+        while time.monotonic() < deadline:
+            self.s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.s.recv(65535).decode()
+            except socket.timeout:
+                break
+            if not data.startswith("SIP/2.0 1") and "%d REGISTER" % self.cseq in data:
+                return data
+        raise AssertionError("no answer from 127.0.0.1:%d" % registrar)
+
+    def register(self, user, password, registrar, expires=60):
+        """(status, phrase, response) of a REGISTER after the digest challenge."""
+        call_id = "raw%d@%s" % (time.monotonic_ns(), self.ip)
+        r = self._send(user, registrar, expires, None, call_id)
+        if r.startswith("SIP/2.0 401"):
+            nonce = re.search(r'nonce="([^"]+)"', r).group(1)
+            realm = re.search(r'realm="([^"]+)"', r).group(1)
+            uri = "sip:127.0.0.1:%d" % registrar
+
+            def md5(x):
+                return hashlib.md5(x.encode()).hexdigest()
+            resp = md5("%s:%s:00000001:c0ffee:auth:%s" % (
+                md5("%s:%s:%s" % (user, realm, password)), nonce, md5("REGISTER:" + uri)))
+            r = self._send(user, registrar, expires, 'Digest username="%s", realm="%s", '
+                           'nonce="%s", uri="%s", response="%s", algorithm=MD5, qop=auth, '
+                           'nc=00000001, cnonce="c0ffee"' % (user, realm, nonce, uri, resp),
+                           call_id)
+        status, phrase = r.split("\r\n", 1)[0].split(" ", 2)[1:]
+        return int(status), phrase, r
 
 
 class AgentsTest(unittest.TestCase):
@@ -368,6 +433,90 @@ class AgentsTest(unittest.TestCase):
         s, doc = self.api["admin1"].call("PATCH", "/v1/users/agent3", {"disabled": False})
         self.assertEqual(s, 200, doc)
 
+    def softphone_calls(self, agent):
+        calls = []
+        for log in ("agents.jsonl", "agents-3.jsonl"):  # test_e's softphones share the host
+            try:
+                with open(os.path.join(self.tmp, log)) as f:
+                    calls += [e for e in map(json.loads, f)
+                              if e["ev"] == "call" and e["agent"] == agent]
+            except FileNotFoundError:
+                pass
+        return calls
+
+    def test_f_a_second_device_is_refused_on_every_node(self):
+        wait_until(lambda: self.agent("agent1", self.n1)["registered"], 10, "agent1 registered")
+        if self.agent("agent1")["state"] != "ready":
+            self.set_state("agent1", "ready", user="agent1")
+        # n2 applied agent1's registration on n1: its view told its registrar then.
+        wait_until(lambda: self.agent("agent1", self.n2)["node"] == "n1" and
+                   self.agent("agent1", self.n2)["state"] == "ready", 10, "n2's view of agent1")
+        nodes = (self.n1, self.n2, self.n3)
+        before = [self.agent("agent1", n) for n in nodes]
+        password = PASSWORD + "1"
+        phone = RawPhone(OTHER_HOST, OTHER_PORT)
+        try:
+            # Another machine, at the agent's node and at another node: refused.
+            for port in (SIP_1, SIP_2):
+                status, phrase, _ = phone.register("agent1", password, port)
+                self.assertEqual((status, phrase), (403, "Already registered elsewhere"), port)
+            # Nor may it log the first softphone out.
+            status, phrase, _ = phone.register("agent1", password, SIP_1, expires=0)
+            self.assertEqual((status, phrase), (403, "Already registered elsewhere"))
+            # n1's binding still leads to the first softphone (a query: no Contact).
+            status, _, resp = phone.register("agent1", password, SIP_1, expires=None)
+            self.assertEqual(status, 200, resp)
+            self.assertRegex(resp, r"(?mi)^(Contact|m):.*@127\.0\.0\.1:310\d\d")
+            # The rule is per agent: another agent may log in from that machine.
+            status, _, resp = phone.register("agent3", PASSWORD + "3", SIP_2)
+            self.assertEqual(status, 200, resp)
+            self.wait_state("agent3", "online", node=self.n1)
+            self.assertEqual(phone.register("agent3", PASSWORD + "3", SIP_2, expires=0)[0], 200)
+            self.wait_state("agent3", "offline", node=self.n1)
+        finally:
+            phone.close()
+        after = [self.agent("agent1", n) for n in nodes]
+        key = [(a["state"], a["node"], a["since_ms"]) for a in before]
+        self.assertEqual([(a["state"], a["node"], a["since_ms"]) for a in after], key)
+        # Logged where it was refused, with both sources and the node that holds it.
+        refused = "duplicate login refused: register of agent1 from %s:%d" % (OTHER_HOST,
+                                                                              OTHER_PORT)
+        with open(self.n1.log, errors="replace") as f:
+            self.assertRegex(f.read(), re.escape(refused) + r": registered here from 127\.0\.0\.1:")
+        with open(self.n2.log, errors="replace") as f:
+            self.assertIn(refused + ": registered on node n1 from 127.0.0.1", f.read())
+        # The first softphone still takes the agent's calls.
+        answered = len(self.softphone_calls("agent1"))
+        s, call = self.on(self.n1, "agent1").call("POST", "/v1/calls",
+                                                  {"number": "+8613800005555"})
+        self.assertEqual(s, 202, call)
+        wait_until(lambda: len(self.softphone_calls("agent1")) > answered, 30,
+                   "the first softphone's call")
+        self.assertEqual(self.softphone_calls("agent1")[-1]["result"], "answered")
+        self.wait_state("agent1", "wrap_up", timeout=10)
+        s, doc = self.on(self.n1, "agent1").call("POST", "/v1/calls/%s/disposition" % call["id"],
+                                                 {"disposition": "other"})
+        self.assertEqual(s, 200, doc)
+        self.wait_state("agent1", "ready")
+
+    def test_g_a_supervisor_frees_an_agent_held_by_a_dead_machine(self):
+        # agent2's softphone "died" holding its registration on n1: set offline, the
+        # registration goes with it, and the agent may log in from another machine.
+        wait_until(lambda: self.agent("agent2", self.n1)["node"] == "n1", 10, "agent2 on n1")
+        phone = RawPhone(OTHER_HOST, OTHER_PORT)
+        try:
+            self.assertEqual(phone.register("agent2", PASSWORD + "2", SIP_1)[0], 403)
+            self.set_state("agent2", "offline", user="sup1")
+            wait_until(lambda: not self.agent("agent2", self.n2)["registered"], 10,
+                       "agent2's registration dropped")
+            self.assertEqual(phone.register("agent2", PASSWORD + "2", SIP_1)[:2], (200, "OK"))
+            moved = self.wait_state("agent2", "online", node=self.n2)
+            self.assertEqual(moved["node"], "n1")
+            self.assertEqual(phone.register("agent2", PASSWORD + "2", SIP_1, expires=0)[0], 200)
+            self.wait_state("agent2", "offline", node=self.n2)
+        finally:
+            phone.close()
+
     def test_z_agents_of_a_dead_node_come_back_ready_elsewhere(self):
         wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
         if self.agent("agent1")["state"] != "ready":
@@ -383,6 +532,13 @@ class AgentsTest(unittest.TestCase):
         self.assertEqual(back["state"], "ready")
         print("agent1 back on n2 %.2f s after n1 was killed" % (time.monotonic() - killed),
               file=sys.stderr)
+        # Its new home refuses a second machine as the old one did.
+        phone = RawPhone(OTHER_HOST, OTHER_PORT)
+        try:
+            self.assertEqual(phone.register("agent1", PASSWORD + "1", SIP_2)[:2],
+                             (403, "Already registered elsewhere"))
+        finally:
+            phone.close()
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
