@@ -95,6 +95,7 @@ void bridge_free(struct bridge *b)
         bridge_call_free(c);
     }
     bridge_route_stop(b);
+    bridge_prompt_stop(b);
     free(b);
 }
 

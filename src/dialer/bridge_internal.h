@@ -76,6 +76,9 @@ struct bridge_leg {
     struct bridge_leg *hnext; /* hash chain by sip_id */
 };
 
+/* After an abandon message was sent, before the BYE: longer than a phone's jitter buffer. */
+#define BRIDGE_ABANDON_LINGER_MS 200
+
 struct bridge_call {
     uint32_t magic;
     struct bridge *b;
@@ -109,6 +112,7 @@ struct bridge_call {
     uint64_t want_agent_ms;      /* the customer waits for an agent since: answer or digit */
     const char *abandon_reason;  /* while announcing: the abandon's end_reason and status */
     int abandon_status;
+    int64_t abandon_end_ms;      /* the message was sent: hang up then (bridge_route.c) */
     /* outcome: the first reason to end wins */
     const char *result, *end_reason;
     enum bridge_party hangup_by;
@@ -129,6 +133,7 @@ struct bridge_call {
 
 struct bridge {
     uv_loop_t *loop;
+    uv_timer_t *linger_timer; /* abandon messages' hang-ups (bridge_prompt.c); lazily made */
     pthread_t thread;
     struct sip_engine *sip;
     struct media_engine *media;
@@ -187,7 +192,8 @@ const char *bridge_play_state_name(enum bridge_play_state s);
 
 /* bridge_route.c: the carrier leg over the trunk set. */
 int bridge_route_start(struct bridge *b);   /* bridge_new: the probe/CPS timer */
-void bridge_route_stop(struct bridge *b);   /* bridge_free: closes it, drops the probes */
+void bridge_route_stop(struct bridge *b);
+void bridge_prompt_stop(struct bridge *b);  /* bridge_free: closes the linger timer */   /* bridge_free: closes it, drops the probes */
 /* Picks a trunk and sends the carrier leg, or queues the call for CPS budget. 0 or an error
  * (WAIHU_EUNAVAILABLE: no trunk can take it). */
 int bridge_route_next(struct bridge_call *c);

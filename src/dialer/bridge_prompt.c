@@ -3,6 +3,7 @@
  * answer hears when no agent is there for it. The media engine plays the files into the
  * carrier leg and reports start and end; this file turns those into moves of the call. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bridge_internal.h"
@@ -169,6 +170,65 @@ void bridge_prompt_on_dtmf(struct bridge_call *c, char digit)
     }
 }
 
+/* ---- hanging up a moment after an abandon message ---- */
+
+static void linger_arm(struct bridge *b);
+
+static void on_linger(uv_timer_t *t)
+{
+    struct bridge *b = t->data;
+    int64_t now = (int64_t)clock_now_ms();
+    struct bridge_call *next;
+    for (struct bridge_call *c = b->calls; c; c = next) {
+        next = c->next;
+        if (c->abandon_end_ms > 0 && c->abandon_end_ms <= now) {
+            c->abandon_end_ms = 0;
+            if (c->state == BST_ANNOUNCING) {
+                bridge_end(c, "abandoned", c->abandon_reason, BRIDGE_BY_LOCAL,
+                           c->abandon_status);
+            }
+        }
+    }
+    linger_arm(b);
+}
+
+/* Runs the timer at the earliest pending hang-up, if any. */
+static void linger_arm(struct bridge *b)
+{
+    int64_t first = 0;
+    for (struct bridge_call *c = b->calls; c; c = c->next) {
+        if (c->abandon_end_ms > 0 && (first == 0 || c->abandon_end_ms < first)) {
+            first = c->abandon_end_ms;
+        }
+    }
+    if (first == 0) {
+        return;
+    }
+    if (b->linger_timer == NULL) {
+        b->linger_timer = malloc(sizeof *b->linger_timer);
+        if (b->linger_timer == NULL) {
+            waihu_fatal(BRIDGE_MOD, "out of memory");
+        }
+        uv_timer_init(b->loop, b->linger_timer);
+        b->linger_timer->data = b;
+    }
+    int64_t now = (int64_t)clock_now_ms();
+    uv_timer_start(b->linger_timer, on_linger, first > now ? (uint64_t)(first - now) : 0, 0);
+}
+
+static void linger_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void bridge_prompt_stop(struct bridge *b)
+{
+    if (b->linger_timer != NULL) {
+        uv_close((uv_handle_t *)b->linger_timer, linger_closed);
+        b->linger_timer = NULL;
+    }
+}
+
 void bridge_prompt_on_event(struct bridge_call *c, const struct media_event *ev)
 {
     uint32_t id = ev->u.prompt.id;
@@ -201,6 +261,11 @@ void bridge_prompt_on_event(struct bridge_call *c, const struct media_event *ev)
         } else {
             bridge_end(c, "played", "prompt-end", BRIDGE_BY_LOCAL, 200);
         }
+    } else if (pl == &c->abandon && c->state == BST_ANNOUNCING && ev->u.prompt.complete) {
+        /* The last packets are on their way and in the phone's jitter buffer: a BYE now
+         * would cut the message's end. Hang up a moment later (bridge_route.c's tick). */
+        c->abandon_end_ms = (int64_t)clock_now_ms() + BRIDGE_ABANDON_LINGER_MS;
+        linger_arm(c->b);
     } else if (pl == &c->abandon && c->state == BST_ANNOUNCING) {
         bridge_end(c, "abandoned", c->abandon_reason, BRIDGE_BY_LOCAL, c->abandon_status);
     }

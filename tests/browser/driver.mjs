@@ -66,7 +66,8 @@ const ops = {
     return { at_ms: Date.now() };
   },
   // Waits until element data-testid=key has had data-state=state since since_ms (page
-  // clock = this machine's), answering when the page first showed it.
+  // clock = this machine's), answering when the page first showed it; state "gone": when
+  // the last element of that key left the page (track.mjs).
   async wait_state({ id, key, state, since_ms = 0, timeout_ms = 10000 }) {
     const h = await tab(id).page.waitForFunction(
       ([k, s, t]) => (window.__states || []).find((c) => c.key === k && c.state === s && c.at_ms >= t),

@@ -6,7 +6,9 @@ static files are served safely (types, no traversal, no symlink out of web_dir);
 log in and send each role to its page; an agent cannot reach supervisor pages; the
 campaigns and customers pages work against the real API; a supervisor sees an agent's
 state change on the wallboard within 2 s of the SIP event or the request that made it;
-an agent takes a call, sees the customer and files a disposition in the desktop.
+an agent takes a call, sees the customer and files a disposition in the desktop; an alert
+rule made on the alerts page fires and reaches every wallboard live, where it is
+acknowledged.
 Screenshots go to <tmp>/screenshots (printed; kept) and tests/browser/screenshots/."""
 import http.client
 import json
@@ -36,10 +38,12 @@ CARRIER_RTP = "30600-30799"
 WALL_SIP, WALL_RTP = 30080, "30800-30849"  # the wallboard test's softphone
 DESK_SIP, DESK_RTP = 30082, "30850-30899"  # the desktop test's softphone
 PREV_SIP, PREV_RTP = 30084, "30900-30949"  # the preview test's softphone
+ALERT_SIP, ALERT_RTP = 30086, "30950-30999"  # the alerts test's softphone
 BUILD = os.path.join(ROOT, os.environ.get("WAIHU_CONSOLE_BUILD", "build"))
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 SLOW = float(os.environ.get("WAIHU_SLOW", "1"))
 LIVE_MS = 2000  # the issue's bound: SIP event or request -> tile shows it
+ALERT_LIVE_MS = 3000  # fired (leader's stamp) -> on the wallboard; acknowledged -> gone
 PASSWORD = "console-pass-"  # + the user's number
 DEPT = "sales"
 
@@ -141,7 +145,8 @@ class ConsoleTest(unittest.TestCase):
         s, doc = boot.call("POST", "/v1/tenants", {"id": 1, "name": "t1", "default_country": "CN"})
         assert s == 201, doc
         cls.users = {"admin1": "admin", "sup1": "supervisor", "audit1": "auditor",
-                     "wall1": "agent", "desk1": "agent", "prev1": "agent", "other1": "agent"}
+                     "wall1": "agent", "desk1": "agent", "prev1": "agent", "other1": "agent",
+                     "alert1": "agent"}
         cls.api = {}
         for name, role in cls.users.items():
             body = {"username": name, "password": cls.password(name), "role": role,
@@ -236,6 +241,7 @@ class ConsoleTest(unittest.TestCase):
     def test_files_are_served_with_types_and_nothing_else(self):
         for path, ctype in (("/", "text/html"), ("/console/", "text/html"),
                             ("/console/wallboard.html", "text/html"),
+                            ("/console/alerts.html", "text/html"),
                             ("/console/js/api.js", "text/javascript"),
                             ("/console/css/console.css", "text/css"),
                             ("/console/favicon.svg", "image/svg+xml")):
@@ -303,7 +309,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertTrue(self.login("agent", "other1").endswith("/console/agent.html"))
         navs = self.browser("texts", id="agent", selector="#top nav a")["texts"]
         self.assertEqual(len(navs), 2, navs)  # desktop, customers: no wallboard, campaigns
-        for page in ("wallboard", "campaigns"):
+        for page in ("wallboard", "campaigns", "alerts"):
             self.browser("goto", id="agent", path="/console/%s.html" % page)
             self.browser("wait", id="agent", selector="[data-testid=forbidden]")
         self.screenshot("agent", "agent-not-allowed")
@@ -316,9 +322,12 @@ class ConsoleTest(unittest.TestCase):
                 const s = JSON.parse(sessionStorage.getItem('waihu.session'));
                 s.role = 'supervisor';
                 sessionStorage.setItem('waihu.session', JSON.stringify(s)); })()""")
-            self.browser("goto", id="agent", path="/console/wallboard.html")
-            self.browser("wait", id="agent", selector="[data-testid=forbidden]")
+            for page in ("wallboard", "alerts"):
+                self.browser("goto", id="agent", path="/console/%s.html" % page)
+                self.browser("wait", id="agent", selector="[data-testid=forbidden]")
             s, _ = self.api["other1"].call("GET", "/v1/wallboard")
+            self.assertEqual(s, 403)
+            s, _ = self.api["other1"].call("GET", "/v1/alerts")
             self.assertEqual(s, 403)
         for tab in ("sup", "aud", "agent", "agent2"):
             self.no_page_errors(tab)
@@ -402,11 +411,166 @@ class ConsoleTest(unittest.TestCase):
         self.login("zh", "sup1", lang="zh-CN")
         self.assertEqual(b("text", id="zh", selector="[data-testid=nav-campaigns]")["text"],
                          "外呼任务")
+        self.assertEqual(b("text", id="zh", selector="[data-testid=nav-alerts]")["text"], "告警")
         if self.seat_api():
             b("wait", id="zh", selector="[data-testid=live][data-status=live]")
             self.screenshot("zh", "wallboard-zh")
+        if self.alerts_api():
+            b("goto", id="zh", path="/console/alerts.html")
+            b("wait", id="zh", selector="[data-testid=save-rule]:text-is('保存规则')")
+            self.screenshot("zh", "alerts-zh")
         self.no_page_errors("zh")
         b("close", id="zh")
+
+    # Alerts (docs/alerts.md): the wallboard's strip and the alerts page
+
+    def alerts_api(self):
+        return self.api["sup1"].call("GET", "/v1/alert-rules")[0] == 200
+
+    def ready_agent(self, name, prefix, sip_port, rtp):
+        """Softphone <prefix>1 registered at n1 and the agent ready."""
+        user = prefix + "1"
+        self.softphone(name, prefix, sip_port, rtp)
+        wait_until(lambda: self.api[user].call("GET", "/v1/agents/" + user)[1].get("registered"),
+                   20, user + " registered")
+        s, doc = self.api[user].call("POST", "/v1/agents/%s/state" % user, {"state": "ready"})
+        self.assertEqual(s, 200, doc)
+
+    def rule(self, name):
+        s, doc = self.api["sup1"].call("GET", "/v1/alert-rules")
+        self.assertEqual(s, 200, doc)
+        return next((r for r in doc["items"] if r["name"] == name), None)
+
+    def save_rule_refused(self, tab, field, text):
+        """Submits the rule form; the server's refusal shows next to field."""
+        self.browser("click", id=tab, selector="[data-testid=save-rule]")
+        self.browser("wait", id=tab, selector="#rule-form fieldset:not([hidden]) "
+                     "[data-testid=error-%s]:has-text('%s'), #rule-form > label "
+                     "[data-testid=error-%s]:has-text('%s')" % (field, text, field, text))
+
+    def test_alerts_reach_every_wallboard_live_and_rules_are_made_on_their_page(self):
+        self.need_seat_api()
+        if not self.alerts_api():
+            self.skipTest("the alerts API (/v1/alert-rules) is not served by this build yet")
+        b = self.browser
+        # A sales agent ready and idle: the floor's occupancy is 0 (earlier tests' agents
+        # are ready and idle too by now).
+        self.ready_agent("alert-phone", "alert", ALERT_SIP, ALERT_RTP)
+        # Wallboards open before the rule exists: what they show of its alert came live.
+        walls = {"alw-sup": "sup1", "alw-adm": "admin1", "alw-aud": "audit1"}
+        for tab, user in walls.items():
+            self.login(tab, user)
+            b("wait", id=tab, selector="[data-testid=live][data-status=live]")
+        b("wait", id="alw-aud", selector="[data-testid=alerts-read-only]")
+        opened_ms = time.time() * 1000
+
+        # The alerts page: refused values are shown next to their field, then the rule kept.
+        page, occ = "alp", "#rule-form fieldset[data-kind=occupancy_below]"
+        self.login(page, "sup1", next="/console/alerts.html")
+        b("select", id=page, selector="#rule-form [name=kind]", value="occupancy_below")
+        b("fill", id=page, selector="#rule-form [name=name]", value="idle-floor")
+        b("fill", id=page, selector=occ + " [name=threshold]", value="150")
+        b("fill", id=page, selector=occ + " [name=window_s]", value="5")
+        b("fill", id=page, selector=occ + " [name=cooldown_min]", value="1440")
+        self.save_rule_refused(page, "threshold", "percentage above 0")
+        b("fill", id=page, selector=occ + " [name=threshold]", value="50")
+        self.save_rule_refused(page, "window_s", "30 to 14400")
+        b("wait", id=page, selector=occ + " [data-testid=error-threshold]", state="hidden")
+        b("fill", id=page, selector=occ + " [name=window_s]", value="30")
+        b("fill", id=page, selector="#rule-form [name=webhook_url]", value="http://127.0.0.1:9/x")
+        self.save_rule_refused(page, "webhook_url", "non-public address")
+        self.screenshot(page, "alerts-field-error")
+        self.assertIsNone(self.rule("idle-floor"))
+        b("fill", id=page, selector="#rule-form [name=webhook_url]", value="")
+        saved_ms = time.time() * 1000
+        b("click", id=page, selector="[data-testid=save-rule]")
+        b("wait", id=page, selector="[data-testid=rule-idle-floor]")
+        r = self.rule("idle-floor")
+        self.assertEqual((r["kind"], r["threshold"], r["window_s"], r["min_agents"],
+                          r["cooldown_min"], r["department"], r["enabled"], r["webhook_url"]),
+                         ("occupancy_below", 0.5, 30, 1, 1440, DEPT, True, None), r)
+        # While the occupancy window fills: Edit shows the percentage; another kind is
+        # saved (disabled) and deleted, which takes a second click.
+        b("click", id=page, selector="[data-testid=edit-rule-idle-floor]")
+        self.assertEqual(b("eval", id=page, js="[document.querySelector('#rule-form [name=name]')"
+                           ".value, document.querySelector('%s [name=threshold]').value]" % occ)
+                         ["value"], ["idle-floor", "50"])
+        b("click", id=page, selector="#reset-rule")
+        b("select", id=page, selector="#rule-form [name=kind]", value="metric_falling")
+        b("fill", id=page, selector="#rule-form [name=name]", value="weekly-drop")
+        mf = "#rule-form fieldset[data-kind=metric_falling]"
+        b("select", id=page, selector=mf + " [name=metric]", value="connect_rate")
+        b("fill", id=page, selector=mf + " [name=weeks]", value="3")
+        b("check", id=page, selector="#rule-form [name=enabled]", checked=False)
+        b("click", id=page, selector="[data-testid=save-rule]")
+        b("wait", id=page, selector="[data-testid=rule-weekly-drop] [data-testid=enabled]"
+          ":has-text('off')")
+        r = self.rule("weekly-drop")
+        self.assertEqual((r["kind"], r["metric"], r["weeks"], r["min_volume"], r["enabled"]),
+                         ("metric_falling", "connect_rate", 3, 20, False), r)
+        b("click", id=page, selector="[data-testid=delete-rule-weekly-drop]")
+        self.assertIsNotNone(self.rule("weekly-drop"))  # the first click only asks
+        b("click", id=page, selector="[data-testid=delete-rule-weekly-drop]")
+        b("wait", id=page, selector="[data-testid=rule-weekly-drop]", state="detached")
+        self.assertIsNone(self.rule("weekly-drop"))
+
+        # The alert fires (about the window's length after the rule) and shows on every
+        # wallboard within ALERT_LIVE_MS of the leader's stamp, as the page clocks it.
+        def fired():
+            s, doc = self.api["sup1"].call("GET", "/v1/alerts")
+            return next((a for a in doc.get("items", []) if a["rule"] == "idle-floor"), None)
+        alert = _wait_until(fired, 90, "the idle-floor alert", SLOW, step=0.5)
+        print("alerts: idle-floor fired %.1f s after the rule was saved: %s"
+              % ((alert["fired_ms"] - saved_ms) / 1000, alert["message"]), flush=True)
+        self.assertGreater(alert["fired_ms"], opened_ms)  # not in the wallboards' first read
+        self.assertEqual((alert["kind"], alert["department"], alert["acknowledged"]),
+                         ("occupancy_below", DEPT, None))
+        key = "alert-" + alert["id"]
+        for tab in walls:
+            shown = b("wait_state", id=tab, key=key, state="open", timeout_ms=10000)
+            lag = shown["at_ms"] - alert["fired_ms"]
+            print("alerts: %s's wallboard showed it %d ms after it fired" % (walls[tab], lag),
+                  flush=True)
+            self.assertLessEqual(lag, ALERT_LIVE_MS * SLOW)
+            self.assertEqual(b("text", id=tab, selector="[data-testid=%s] "
+                               "[data-testid=alert-message]" % key)["text"], alert["message"])
+        self.screenshot("alw-sup", "wallboard-alert")
+        # An auditor reads it without a button; with a forged role the API's 403 is said.
+        self.assertEqual(b("texts", id="alw-aud", selector="[data-testid=%s] button" % key)
+                         ["texts"], [])
+        b("eval", id="alw-aud", js="""(() => {
+            const s = JSON.parse(sessionStorage.getItem('waihu.session'));
+            s.role = 'supervisor';
+            sessionStorage.setItem('waihu.session', JSON.stringify(s)); })()""")
+        b("goto", id="alw-aud", path="/console/wallboard.html")
+        b("wait", id="alw-aud", selector="[data-testid=live][data-status=live]")
+        b("click", id="alw-aud", selector="[data-testid=ack-%s]" % alert["id"])
+        b("wait", id="alw-aud", selector="[data-testid=%s] [data-testid=ack-error]"
+          ":has-text('may read alerts but not acknowledge')" % key)
+        self.assertIsNone(fired()["acknowledged"])
+        # The supervisor acknowledges: it leaves her wallboard and the others'.
+        before = time.time() * 1000
+        b("click", id="alw-sup", selector="[data-testid=ack-%s]" % alert["id"])
+        for tab in walls:
+            gone = b("wait_state", id=tab, key=key, state="gone", since_ms=before,
+                     timeout_ms=10000)
+            lag = gone["at_ms"] - before
+            print("alerts: gone from %s's wallboard %d ms after the click" % (walls[tab], lag),
+                  flush=True)
+            self.assertLessEqual(lag, ALERT_LIVE_MS * SLOW)
+        acked = fired()["acknowledged"]
+        self.assertEqual(acked["by"], "sup1", acked)
+        # The alerts page lists it with who acknowledged it.
+        b("goto", id=page, path="/console/alerts.html")
+        row = "[data-testid=alert-row-%s]" % alert["id"]
+        self.assertEqual(b("text", id=page, selector=row + " [data-testid=alert-message]")["text"],
+                         alert["message"])
+        self.assertTrue(b("text", id=page, selector=row + " [data-testid=acked]")["text"]
+                        .startswith("sup1 · "))
+        self.screenshot(page, "alerts")
+        for tab in list(walls) + [page]:
+            self.no_page_errors(tab)
+            b("close", id=tab)
 
     # The wallboard and the agent desktop (the seat API)
 

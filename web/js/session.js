@@ -26,9 +26,9 @@ export function clearSession() {
 // Which pages a role may open (the API checks again: this only keeps people off pages
 // that would answer 403). The first is the role's home.
 export const PAGES = {
-  admin: ['wallboard', 'campaigns', 'customers'],
-  supervisor: ['wallboard', 'campaigns', 'customers'],
-  auditor: ['wallboard', 'campaigns'],
+  admin: ['wallboard', 'campaigns', 'customers', 'alerts'],
+  supervisor: ['wallboard', 'campaigns', 'customers', 'alerts'],
+  auditor: ['wallboard', 'campaigns', 'alerts'],
   agent: ['agent', 'customers'],
 };
 

@@ -1,5 +1,6 @@
 // The live stream (WebSocket /v1/stream, docs/seat-api.md): the token goes as the first
-// message; the server answers "hello", then pushes "agent" and "totals" messages.
+// message; the server answers "hello", then pushes "agent" and "totals" messages, and to
+// roles that read alerts "alert" and "alert_ack" (docs/alerts.md).
 // Reconnects after any close with a growing delay (1 s .. 10 s). indicator (an element)
 // says whether the page is live; onReconnect runs when the stream is back after a drop,
 // for the page to read again what it may have missed.
@@ -10,7 +11,8 @@ import { session, toLogin } from './session.js';
 
 const POLICY_VIOLATION = 1008;
 
-export function openStream({ onHello, onAgent, onTotals, onReconnect, indicator }) {
+export function openStream({ onHello, onAgent, onTotals, onAlert, onAlertAck, onReconnect,
+  indicator }) {
   let ws = null;
   let delayMs = 1000;
   let timer = null;
@@ -49,6 +51,10 @@ export function openStream({ onHello, onAgent, onTotals, onReconnect, indicator 
         onAgent(m.agent);
       } else if (m.type === 'totals' && m.totals && onTotals) {
         onTotals(m.totals);
+      } else if (m.type === 'alert' && m.alert && onAlert) {
+        onAlert(m.alert);
+      } else if (m.type === 'alert_ack' && m.id && onAlertAck) {
+        onAlertAck(m);
       }
     };
     ws.onclose = (ev) => {

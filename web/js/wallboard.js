@@ -1,9 +1,11 @@
-// Supervisor wallboard: a tile per agent (state, time in it, today's figures), the
-// totals, the campaigns with pause/resume. GET /v1/wallboard gives the picture; the live
-// stream (/v1/stream) updates tiles and totals; the picture is read again after every
-// reconnect (changes may have been missed) and every RESYNC_MS for the campaigns.
+// Supervisor wallboard: the open alerts (alerts_strip.js), a tile per agent (state, time
+// in it, today's figures), the totals, the campaigns with pause/resume. GET /v1/wallboard
+// gives the picture; the live stream (/v1/stream) updates tiles, totals and alerts; the
+// picture is read again after every reconnect (changes may have been missed) and every
+// RESYNC_MS for the campaigns.
 import { get } from './api.js';
 import { STATES, stateBadge } from './agent_state.js';
+import { onAlert, onAlertAck, reloadAlerts, startAlertsStrip } from './alerts_strip.js';
 import { stateButton } from './campaign_button.js';
 import { $, fill, h, number, percent } from './dom.js';
 import { t } from './i18n.js';
@@ -117,11 +119,17 @@ let stream = null;
 if (s) {
   startTicking();
   resync();
+  startAlertsStrip(canWrite);
   stream = openStream({
     onHello: (m) => serverNow(m.now_ms),
     onAgent: renderAgent,
     onTotals: renderTotals,
-    onReconnect: resync,
+    onAlert,
+    onAlertAck,
+    onReconnect: () => {
+      resync();
+      reloadAlerts();
+    },
     indicator: $('#live'),
   });
 }
