@@ -13,6 +13,7 @@
 - Kubernetes: YAML parses, kinds, selectors match labels, ports named consistently,
   probes on paths waihud serves, flags waihud knows, config keys of src/waihud/config.c,
   the ConfigMap's waihud.conf parsed by the real waihud, placeholders in the Secret example.
+- Grafana: deploy/grafana/lint_dashboard.py (JSON, panels, metric names of docs/metrics.md).
 Prints one line per problem; exit 1 if there was any. Used by tests/integration/test_deploy.py.
 """
 import argparse
@@ -24,6 +25,9 @@ import sys
 import tempfile
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "grafana"))
+from lint_dashboard import lint_grafana  # noqa: E402  (deploy/grafana/waihu-dashboard.json)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPLOY = os.path.join(ROOT, "deploy")
@@ -493,14 +497,15 @@ def lint_kubernetes(lint):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.environ.get("WAIHU_BUILD", os.path.join(ROOT, "build")))
-    ap.add_argument("only", nargs="*", choices=["systemd", "container", "kubernetes", []],
+    ap.add_argument("only", nargs="*",
+                    choices=["systemd", "container", "kubernetes", "grafana", []],
                     help="parts to check (default all)")
     args = ap.parse_args()
     lint = Lint(os.path.abspath(os.path.join(ROOT, args.build)))
-    parts = args.only or ["systemd", "container", "kubernetes"]
+    parts = args.only or ["systemd", "container", "kubernetes", "grafana"]
     for part in parts:
         {"systemd": lint_systemd, "container": lint_container,
-         "kubernetes": lint_kubernetes}[part](lint)
+         "kubernetes": lint_kubernetes, "grafana": lint_grafana}[part](lint)
     for p in lint.problems:
         print(p)
     print("deploy lint: %s, %d problem(s)" % (", ".join(parts), len(lint.problems)))

@@ -45,6 +45,10 @@ step "integration under ASan+UBSan: test_agents.py" "${asan_env[@]}" WAIHU_AGENT
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_agents.py
 step "integration under ASan+UBSan: test_alerts.py" "${asan_env[@]}" WAIHU_SLOW=3 \
   timeout 900 python3 tests/integration/test_alerts.py
+step "integration under ASan+UBSan: test_events.py" "${asan_env[@]}" WAIHU_SLOW=3 \
+  timeout 900 python3 tests/integration/test_events.py
+step "integration under ASan+UBSan: test_event_stream.py" "${asan_env[@]}" WAIHU_SLOW=3 \
+  timeout 900 python3 tests/integration/test_event_stream.py
 step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 

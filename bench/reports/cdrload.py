@@ -22,6 +22,7 @@ import time
 
 CF_CAMPAIGN, CF_AGENT, CF_CALL = 3, 5, 6
 F_SUBMIT, F_RESULT = 1, 2
+ETIMEDOUT = -10  # WAIHU_ETIMEDOUT: the deadline passed, the outcome is unknown
 COMMAND_MAX = 60000  # bytes of one command (the cluster's limit is 64 KiB)
 
 
@@ -99,6 +100,8 @@ class Loader:
         self.applied = 0
         self.items = []
         self.size = 0
+        self.sent = {}  # id -> command, until its result came
+        self.retries = 0
 
     def _read_result(self):
         while len(self.buf) < 4 or len(self.buf) < 4 + struct.unpack(">I", self.buf[:4])[0]:
@@ -112,6 +115,15 @@ class Loader:
         payload = frame[9:]
         status = struct.unpack(">q", payload[:8])[0]
         code = struct.unpack(">q", payload[24:32])[0] if len(payload) >= 32 else 0
+        command = self.sent.pop(fid, None)
+        if ftype == F_RESULT and status == ETIMEDOUT and command is not None \
+                and self.retries < 20:
+            # Outcome unknown (a busy leader): every op is a put of a fixed key, so sending
+            # it again is safe; only the answered copy's count is added.
+            self.retries += 1
+            self.inflight -= 1
+            self._send(command)
+            return
         if ftype != F_RESULT or status != 0 or code != 0:
             raise IOError("command %d failed: type %d status %d code %d (is this the leader?)"
                           % (fid, ftype, status, code))
@@ -121,6 +133,7 @@ class Loader:
 
     def _send(self, command):
         frame = struct.pack(">IBQ", 9 + len(command), F_SUBMIT, self.next_id) + command
+        self.sent[self.next_id] = command
         self.next_id += 1
         self.sock.sendall(frame)
         self.inflight += 1

@@ -195,7 +195,8 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_dnc(a, req, method, path) || api_route_audit(a, req, method, path) ||
         api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
         api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path) ||
-        api_route_reports(a, req, method, path) || api_route_alerts(a, req, method, path)) {
+        api_route_reports(a, req, method, path) || api_route_alerts(a, req, method, path) ||
+        api_route_events(a, req, method, path) || api_route_webhooks(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -288,9 +289,13 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     api_seat_start(a);
     api_reports_start(a);
     api_alerts_start(a);
+    api_event_hooks_start(a);
     char why[256];
     if (api_stream_start(a, why) != 0) {
         LOG_E("api", "%s: the console gets no live updates from this node", why);
+    }
+    if (api_event_stream_start(a, why) != 0) {
+        LOG_E("api", "%s: no live event stream from this node", why);
     }
     *out = a;
     return 0;
@@ -330,6 +335,8 @@ static void http_stopped(void *data)
     api_dialer_stop(s->a);
     api_calls_stop(s->a);
     api_alerts_stop(s->a);
+    api_event_hooks_stop(s->a);
+    api_event_stream_stop(s->a);
     api_stream_stop(s->a);
     api_seat_stop(s->a);
     api_reports_stop(s->a);

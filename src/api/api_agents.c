@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_events.h"
 #include "api_seat_internal.h"
 
 #define USER_PREFIX STORE_SERVICE_META_PREFIX "user/"
@@ -262,6 +263,18 @@ static void dispose_sealed(void *data, bool ok)
     snprintf(object, sizeof object, "call/%llu-%llu", (unsigned long long)d->call_node,
              (unsigned long long)d->call_id);
     api_audit_add(mb, &d->who, "call.disposition", object, d->disposition);
+    uint64_t tenant;
+    char dept[64] = "";
+    bool disabled;
+    if (!seat_user(a, d->agent, &tenant, dept, &disabled)) {
+        dept[0] = '\0';
+    }
+    api_event_add(mb, d->who.tenant_id, dept, "call.disposition", object,
+                  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "call", object + 5,
+                            "disposition", d->disposition, "agent", d->agent, "campaign_id",
+                            (json_int_t)d->campaign, "customer_id", (json_int_t)d->customer,
+                            "callback_at_ms", (json_int_t)d->callback_at_ms, "has_notes",
+                            d->notes[0] != '\0'));
     free(v);
     free(sealed);
     api_submit_mutation(a, mb, 0, 0, disposed, d);

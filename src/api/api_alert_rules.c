@@ -5,8 +5,6 @@
  * Supervisors keep rules of their own department; the webhook secret is sealed with a
  * key derived from the master key and never shown again. */
 #include <math.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,79 +32,21 @@ AlertRule *alert_rule_read(struct api *a, uint64_t tenant, const char *name)
     return r;
 }
 
-/* ---- the sealed secret: AES-256-GCM under HMAC(master, label), AAD = the rule's key ---- */
-
-static int secret_key(struct api *a, uint8_t key[32])
-{
-    static const char label[] = "waihu/webhook-secret/v1";
-    unsigned int n = 0;
-    if (!a->has_master ||
-        HMAC(EVP_sha256(), a->master_key, sizeof a->master_key, (const uint8_t *)label,
-             strlen(label), key, &n) == NULL || n != 32) {
-        return WAIHU_ENOTFOUND;
-    }
-    return 0;
-}
+/* ---- the sealed secret (api_secrets.c), bound to the rule's key ---- */
 
 static int secret_seal(struct api *a, uint64_t tenant, const char *name, const char *secret,
                        ProtobufCBinaryData *out)
 {
-    uint8_t key[32];
-    int rv = secret_key(a, key);
-    if (rv != 0) {
-        return rv;
-    }
-    size_t n = strlen(secret);
     char aad[160];
     rule_key(tenant, name, aad, sizeof aad);
-    out->len = AES256GCM_NONCE_BYTES + n + AES256GCM_TAG_BYTES;
-    out->data = malloc(out->len);
-    if (out->data == NULL) {
-        return WAIHU_ENOMEM;
-    }
-    rv = random_bytes(out->data, AES256GCM_NONCE_BYTES);
-    if (rv == 0) {
-        rv = aes256gcm_run(1, key, out->data, (const uint8_t *)aad, strlen(aad),
-                           (const uint8_t *)secret, n, out->data + AES256GCM_NONCE_BYTES,
-                           out->data + AES256GCM_NONCE_BYTES + n);
-    }
-    if (rv != 0) {
-        free(out->data);
-        out->data = NULL;
-        out->len = 0;
-    }
-    return rv;
+    return api_secret_seal(a, aad, secret, out);
 }
 
 int alert_secret_open(struct api *a, const AlertRule *r, char *out)
 {
-    size_t len = r->webhook_secret_sealed.len;
-    if (len == 0) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (len < AES256GCM_NONCE_BYTES + AES256GCM_TAG_BYTES ||
-        len - AES256GCM_NONCE_BYTES - AES256GCM_TAG_BYTES > ALERT_SECRET_MAX) {
-        return WAIHU_ECORRUPT;
-    }
-    uint8_t key[32];
-    int rv = secret_key(a, key);
-    if (rv != 0) {
-        return rv;
-    }
-    size_t n = len - AES256GCM_NONCE_BYTES - AES256GCM_TAG_BYTES;
-    const uint8_t *d = r->webhook_secret_sealed.data;
     char aad[160];
     rule_key(r->tenant_id, r->name, aad, sizeof aad);
-    uint8_t tag[AES256GCM_TAG_BYTES];
-    memcpy(tag, d + AES256GCM_NONCE_BYTES + n, sizeof tag);
-    rv = aes256gcm_run(0, key, d, (const uint8_t *)aad, strlen(aad), d + AES256GCM_NONCE_BYTES,
-                       n, (uint8_t *)out, tag);
-    if (rv != 0) {
-        return rv;
-    }
-    out[n] = '\0';
-    return (int)n;
+    return api_secret_open(a, aad, &r->webhook_secret_sealed, out, ALERT_SECRET_MAX + 1);
 }
 
 /* ---- JSON ---- */

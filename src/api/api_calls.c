@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_events.h"
+#include "api_seat_internal.h"
 #include "api_internal.h"
 #include "telephony.h"
 
@@ -146,6 +148,22 @@ void api_call_record_put(struct api *a, struct store_mutation_builder *mb,
     call_key(o->tenant_id, cdr->start_wall_ms, r.node, cdr->id, key);
     store_mb_put(mb, STORE_CF_CALL, key, sizeof key, v, n);
     free(v);
+    char subject[64], dept[64] = "";
+    snprintf(subject, sizeof subject, "call/%llu-%llu", (unsigned long long)r.node,
+             (unsigned long long)r.id);
+    uint64_t tenant;
+    bool disabled;
+    if (r.agent[0] == '\0' || !seat_user(a, r.agent, &tenant, dept, &disabled)) {
+        dept[0] = '\0'; /* a call nobody took: admins and auditors see it */
+    }
+    /* No number: events leave the cluster (webhooks); the customer id finds it. */
+    api_event_add(mb, r.tenant_id, dept, "call.ended", subject,
+                  json_pack("{s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:I, s:s?}", "call",
+                            subject + 5, "result", r.result, "agent", r.agent, "customer_id",
+                            (json_int_t)r.customer_id, "campaign_id", (json_int_t)r.campaign_id,
+                            "start_ms", (json_int_t)r.start_ms, "ring_ms",
+                            (json_int_t)r.ring_ms, "talk_ms", (json_int_t)r.talk_ms,
+                            "end_reason", r.end_reason));
 }
 
 static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_events.h"
 #include "api_internal.h"
 #include "customer_view.h"
 
@@ -113,6 +114,26 @@ static void not_found(struct creq *c)
               (unsigned long long)c->id);
 }
 
+/* An event naming the fields a change touched, never their values: events leave the
+ * cluster (webhooks), personal data stays behind the API's masking and audit. */
+static void customer_event(struct store_mutation_builder *mb, uint64_t tenant,
+                           const char *department, const char *type, uint64_t id, json_t *body)
+{
+    json_t *fields = json_array();
+    const char *key;
+    json_t *v;
+    if (body != NULL) {
+        json_object_foreach(body, key, v)
+        {
+            json_array_append_new(fields, json_string(key));
+        }
+    }
+    char subject[48];
+    snprintf(subject, sizeof subject, "customer/%llu", (unsigned long long)id);
+    api_event_add(mb, tenant, department, type, subject,
+                  json_pack("{s:I, s:o}", "customer_id", (json_int_t)id, "fields", fields));
+}
+
 static void object_name(uint64_t id, char *out, size_t cap)
 {
     snprintf(out, cap, "customer/%llu", (unsigned long long)id);
@@ -216,6 +237,7 @@ static void do_create(struct creq *c)
     char obj[48];
     object_name(id, obj, sizeof obj);
     api_audit_add(mb, &c->who, "customer.create", obj, "");
+    customer_event(mb, c->who.tenant_id, c->rec->department, "customer.created", id, c->body);
     uint64_t client, seq;
     if (api_client_seq(c->a, c->req, &client, &seq) != 0) {
         store_mb_free(mb);
@@ -265,6 +287,8 @@ static void do_patch(struct creq *c)
         snprintf(detail + n, sizeof detail - n, "%s%s", n ? "," : "fields=", key);
     }
     api_audit_add(mb, &c->who, "customer.update", obj, detail);
+    customer_event(mb, c->who.tenant_id, c->rec->department, "customer.updated", c->id,
+                   c->body);
     customer_record_free(old);
     free(raw);
     c->ok_status = 200;
@@ -304,6 +328,7 @@ static void do_erase(struct creq *c)
     object_name(c->id, obj, sizeof obj);
     /* PIPL erase: the record and its indexes go; a do-not-call entry stays (a hash). */
     api_audit_add(mb, &c->who, "customer.erase", obj, "");
+    customer_event(mb, c->who.tenant_id, r->department, "customer.erased", c->id, NULL);
     customer_record_free(r);
     free(raw);
     api_submit_mutation(c->a, mb, 0, 0, written, c);

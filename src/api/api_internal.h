@@ -3,6 +3,7 @@
 #define WAIHU_API_INTERNAL_H
 
 #include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
 #include "api.h"
@@ -49,8 +50,10 @@ struct api {
     struct api_dialer *dialer;       /* campaigns dialed from this node (api_dialer.c) */
     struct api_seat *seat;           /* agents' live states (api_seat*.c) */
     struct api_stream *stream;       /* WebSocket subscribers (api_stream.c) */
+    struct api_event_stream *event_stream; /* event log subscribers (api_event_stream.c) */
     struct api_reports *reports;     /* report book of CDRs, dispositions (api_reports*.c) */
     struct api_alerts *alerts;       /* alert rules' evaluation, webhooks (api_alert*.c) */
+    struct api_event_hooks *event_hooks; /* event webhook delivery (api_event_hooks.c) */
     bool webhook_allow_private;      /* webhooks may go to loopback/private addresses */
 };
 
@@ -143,6 +146,10 @@ int api_token_principal(struct api *a, const char *token, struct auth_principal 
 struct api_stream;
 int api_stream_start(struct api *a, char *errmsg);
 void api_stream_stop(struct api *a);
+/* The live event stream, WebSocket /v1/events/stream (api_event_stream.c). */
+struct api_event_stream;
+int api_event_stream_start(struct api *a, char *errmsg);
+void api_event_stream_stop(struct api *a);
 /* Loads key files and limits at start; errmsg (cap 256). */
 int api_auth_init(struct api *a, const struct api_config *conf, char *errmsg);
 void api_auth_close(struct api *a);
@@ -290,6 +297,22 @@ void api_alerts_start(struct api *a);
 void api_alerts_stop(struct api *a);
 bool api_route_alerts(struct api *a, struct http_request *req, const char *method,
                       const char *path);
+/* Secrets for outgoing calls (api_secrets.c): sealed under a key derived from the master
+ * key, bound to aad (the record's key). seal: 0, WAIHU_ENOTFOUND (no master key) or
+ * WAIHU_ENOMEM/EIO; open: the length (out NUL-terminated, cap bytes), or a negative
+ * WAIHU_E* (no master key, tampered, longer than cap - 1). */
+int api_secret_seal(struct api *a, const char *aad, const char *secret,
+                    ProtobufCBinaryData *out);
+int api_secret_open(struct api *a, const char *aad, const ProtobufCBinaryData *sealed,
+                    char *out, size_t cap);
+/* The event log (api_events.c, docs/events.md): GET /v1/events. */
+bool api_route_events(struct api *a, struct http_request *req, const char *method,
+                      const char *path);
+/* Event webhooks (api_event_hooks.c): /v1/webhooks, delivery on the leader. */
+bool api_route_webhooks(struct api *a, struct http_request *req, const char *method,
+                        const char *path);
+void api_event_hooks_start(struct api *a);
+void api_event_hooks_stop(struct api *a);
 /* Sends doc (owned) to the live stream's clients whose role allows need and who may see
  * records of tenant/department (api_stream.c). */
 void api_stream_broadcast(struct api *a, enum auth_action need, uint64_t tenant,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_events.h"
 #include "api_seat_internal.h"
 
 #define SEAT_TRIES 5
@@ -313,6 +314,13 @@ static void seat_write_run(struct seat_write *w)
         store_mb_put_stamped(mb, STORE_CF_AGENT, k, klen, v, len, AGENT_STATE_SINCE_FIELD);
     } else {
         store_mb_put(mb, STORE_CF_AGENT, k, klen, v, len);
+    }
+    if (moved) {
+        char subject[96];
+        snprintf(subject, sizeof subject, "agent/%s", n.name);
+        api_event_add(mb, n.tenant_id, n.department, "agent.state", subject,
+                      json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "agent", n.name, "state", n.state,
+                                "previous", c->state, "reason", n.reason, "node", n.node));
     }
     if (w->ch.audit) {
         char object[96], detail[128];

@@ -46,6 +46,8 @@ enum auth_action {
     AUTH_REPORT_READ,       /* performance reports and rankings (supervisors: department) */
     AUTH_ALERT_READ,        /* fired alerts and alert rules (supervisors: department) */
     AUTH_ALERT_WRITE,       /* alert rules, acknowledging alerts (supervisors: department) */
+    AUTH_EVENT_READ,        /* the event log and its live stream (supervisors: department) */
+    AUTH_WEBHOOK_ADMIN,     /* event webhook subscriptions (they carry every event out) */
     AUTH_ACTION_COUNT
 };
 

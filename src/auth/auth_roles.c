@@ -18,7 +18,8 @@ static const bool allowed[AUTH_ROLE_COUNT][AUTH_ACTION_COUNT] = {
                          [AUTH_CAMPAIGN_WRITE] = 1, [AUTH_CAMPAIGN_READ] = 1,
                          [AUTH_AGENT_READ] = 1, [AUTH_AGENT_STATE] = 1, [AUTH_WALLBOARD] = 1,
                          [AUTH_CALL_DISPOSE] = 1, [AUTH_REPORT_READ] = 1,
-                         [AUTH_ALERT_READ] = 1, [AUTH_ALERT_WRITE] = 1},
+                         [AUTH_ALERT_READ] = 1, [AUTH_ALERT_WRITE] = 1,
+                         [AUTH_EVENT_READ] = 1, [AUTH_WEBHOOK_ADMIN] = 1},
     [AUTH_ROLE_SUPERVISOR] = {[AUTH_CUSTOMER_READ] = 1, [AUTH_CUSTOMER_WRITE] = 1,
                               [AUTH_CUSTOMER_UNMASK] = 1, [AUTH_CUSTOMER_IMPORT] = 1,
                               [AUTH_DNC_ADD] = 1, [AUTH_CLUSTER_READ] = 1,
@@ -27,7 +28,7 @@ static const bool allowed[AUTH_ROLE_COUNT][AUTH_ACTION_COUNT] = {
                               [AUTH_AGENT_READ] = 1, [AUTH_AGENT_STATE] = 1,
                               [AUTH_WALLBOARD] = 1, [AUTH_CALL_DISPOSE] = 1,
                               [AUTH_REPORT_READ] = 1, [AUTH_ALERT_READ] = 1,
-                              [AUTH_ALERT_WRITE] = 1},
+                              [AUTH_ALERT_WRITE] = 1, [AUTH_EVENT_READ] = 1},
     [AUTH_ROLE_AGENT] = {[AUTH_CUSTOMER_READ] = 1, [AUTH_CUSTOMER_WRITE] = 1,
                          [AUTH_DNC_ADD] = 1, [AUTH_CALL_PLACE] = 1, [AUTH_CALL_READ] = 1,
                          [AUTH_CAMPAIGN_READ] = 1, [AUTH_AGENT_READ] = 1,
@@ -35,7 +36,8 @@ static const bool allowed[AUTH_ROLE_COUNT][AUTH_ACTION_COUNT] = {
     [AUTH_ROLE_AUDITOR] = {[AUTH_AUDIT_READ] = 1, [AUTH_CLUSTER_READ] = 1,
                            [AUTH_CALL_READ] = 1, [AUTH_CAMPAIGN_READ] = 1,
                            [AUTH_AGENT_READ] = 1, [AUTH_WALLBOARD] = 1,
-                           [AUTH_REPORT_READ] = 1, [AUTH_ALERT_READ] = 1},
+                           [AUTH_REPORT_READ] = 1, [AUTH_ALERT_READ] = 1,
+                           [AUTH_EVENT_READ] = 1},
     [AUTH_ROLE_BACKUP_OPERATOR] = {[AUTH_BACKUP] = 1, [AUTH_CLUSTER_READ] = 1},
 };
 

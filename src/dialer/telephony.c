@@ -32,6 +32,14 @@ struct telephony {
     telephony_call_state_cb state_cb;
     void *state_data;
     struct reg *regs[REG_BUCKETS];
+    uint64_t results[TELEPHONY_RESULT_COUNT]; /* CDRs by result, for /metrics */
+};
+
+/* The results struct bridge_cdr documents, in the order of telephony_result_name. */
+static const char *const result_names[TELEPHONY_RESULT_COUNT] = {
+    "answered", "no-answer", "busy", "unreachable", "not-allowed", "carrier-failure",
+    "cancelled", "machine", "agent-unavailable", "abandoned", "dropped", "played", "error",
+    "other",
 };
 
 static struct reg **reg_find(struct telephony *t, const char *user)
@@ -120,6 +128,12 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
     struct telephony *t = data;
     LOG_I("telephony", "call %llu: %s %s by %s, talk %u ms", (unsigned long long)cdr->id,
           cdr->result, cdr->end_reason, bridge_party_name(cdr->hangup_by), cdr->talk_ms);
+    size_t r = 0;
+    while (r < TELEPHONY_RESULT_COUNT - 1 &&
+           (cdr->result == NULL || strcmp(cdr->result, result_names[r]) != 0)) {
+        r++;
+    }
+    t->results[r]++;
     if (t->cdr_cb != NULL) {
         t->cdr_cb(b, cdr, t->cdr_data);
     }
@@ -352,4 +366,24 @@ void telephony_stats(struct telephony *t, struct bridge_stats *out)
 uint32_t telephony_headroom(struct telephony *t)
 {
     return t->trunks != NULL ? trunk_set_headroom(t->trunks, (int64_t)clock_now_ms()) : UINT32_MAX;
+}
+
+const char *telephony_result_name(size_t i)
+{
+    return i < TELEPHONY_RESULT_COUNT ? result_names[i] : "other";
+}
+
+void telephony_result_counts(const struct telephony *t, uint64_t out[TELEPHONY_RESULT_COUNT])
+{
+    memcpy(out, t->results, sizeof t->results);
+}
+
+void telephony_sip_stats(struct telephony *t, struct sip_engine_stats *out)
+{
+    sip_engine_stats(t->sip, out);
+}
+
+const struct trunk_set *telephony_trunks(const struct telephony *t)
+{
+    return t->trunks;
 }

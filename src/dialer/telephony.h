@@ -105,4 +105,17 @@ uint32_t telephony_headroom(struct telephony *t);
 struct bridge_stats;
 void telephony_stats(struct telephony *t, struct bridge_stats *out);
 
+/* Read-only figures for /metrics, on the core loop. CDRs delivered since start by result:
+ * slot i counts bridge_cdr.result telephony_result_name(i) ("answered", "no-answer", ...,
+ * "error"; the last slot, "other", a result this list does not know). */
+#define TELEPHONY_RESULT_COUNT 14
+const char *telephony_result_name(size_t i);
+void telephony_result_counts(const struct telephony *t, uint64_t out[TELEPHONY_RESULT_COUNT]);
+/* The SIP engine's counters (registrations, bans, refused duplicates...). */
+void telephony_sip_stats(struct telephony *t, struct sip_engine_stats *out);
+/* The trunk set calls are routed over (read it with trunk_set_info), or NULL when every
+ * call goes to one target (telephony.trunk). Valid until telephony_stop. */
+struct trunk_set;
+const struct trunk_set *telephony_trunks(const struct telephony *t);
+
 #endif

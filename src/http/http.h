@@ -1,4 +1,4 @@
-/* Minimal asynchronous HTTP/1.1 server, with WebSocket connections on one path, on the
+/* Minimal asynchronous HTTP/1.1 server, with WebSocket connections on a few paths, on the
  * node's libuv loop (libwebsockets with its libuv event library, running on our loop as
  * a foreign loop).
  * Every function here must be called on the loop thread. */
@@ -92,15 +92,19 @@ struct http_ws_callbacks {
     void (*on_close)(void *data, struct http_ws *ws);
 };
 
+/* Paths one server accepts WebSocket upgrades on. */
+#define HTTP_WS_MAX_PATHS 4
+
 /* Accepts WebSocket upgrades (a GET with "Upgrade: websocket", no subprotocol, no
  * extension) on exactly path, compared with the URL-decoded path without its query
- * (e.g. "/v1/stream"). An upgrade on any other path, or before this call, gets 404
- * {"error":{"code":"not_found",...}}; plain requests on path still go to the handler.
- * A text message over max_message bytes closes the connection with 1009, a binary
- * frame with 1003, invalid UTF-8 with 1007 (on_close follows). Call once, after
- * http_server_start; path and *cb are copied, every callback is required. Returns 0,
- * WAIHU_EINVAL (path not "/...", a NULL callback, max_message 0, already set, server
- * stopping) or WAIHU_ENOMEM. */
+ * (e.g. "/v1/stream"); its connections get these callbacks. An upgrade on any other
+ * path, or before this call, gets 404 {"error":{"code":"not_found",...}}; plain requests
+ * on path still go to the handler. A text message over max_message bytes closes the
+ * connection with 1009, a binary frame with 1003, invalid UTF-8 with 1007 (on_close
+ * follows). Call once per path, after http_server_start; path and *cb are copied, every
+ * callback is required. Returns 0, WAIHU_EINVAL (path not "/...", a NULL callback,
+ * max_message 0, path already set, server stopping), WAIHU_ETOOBIG (HTTP_WS_MAX_PATHS
+ * paths set already) or WAIHU_ENOMEM. */
 WAIHU_API int http_server_set_ws(struct http_server *s, const char *path, size_t max_message,
                                  const struct http_ws_callbacks *cb, void *data);
 
@@ -117,6 +121,11 @@ WAIHU_API int http_ws_send(struct http_ws *ws, const char *text, size_t len);
  * may be NULL) and closes the connection once the client answers, or after 5 s. on_close
  * follows from a later loop callback. Does nothing if ws is already closing. */
 WAIHU_API void http_ws_close(struct http_ws *ws, int code, const char *reason);
+
+/* Bytes of messages queued on ws and not yet handed to the socket (0 once closing): a
+ * sender with much to say (a replay) waits while this is high instead of hitting
+ * WAIHU_ETOOBIG. */
+WAIHU_API size_t http_ws_queued_bytes(const struct http_ws *ws);
 
 /* A pointer of the caller's, kept with ws (NULL at on_open). */
 WAIHU_API void http_ws_set_user(struct http_ws *ws, void *user);

@@ -22,9 +22,9 @@ struct http_conn {
     struct http_ws *ws;       /* the accepted WebSocket (ws.c), or NULL */
 };
 
-/* The WebSocket side of a server (ws.c); all zero until http_server_set_ws. */
+/* One WebSocket path of a server (ws.c); all zero until http_server_set_ws. */
 struct ws_endpoint {
-    char *path; /* the one upgrade path; NULL refuses every upgrade */
+    char *path; /* the upgrade path; NULL: a free slot */
     size_t max_message;
     struct http_ws_callbacks cb;
     void *data;
@@ -81,11 +81,13 @@ int request_add_header(struct http_request *req, const char *name, size_t name_l
 /* Copies the configuration; returns 0, WAIHU_EINVAL or WAIHU_ENOMEM. */
 int ws_endpoint_set(struct ws_endpoint *e, const char *path, size_t max_message,
                     const struct http_ws_callbacks *cb, void *data);
+/* The server's endpoints (eps[0..n), free slots included) are searched for the path of
+ * the upgrade. */
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets lws upgrade, 1 after writing a 404, -1 hangs
  * up. */
-int ws_confirm_upgrade(struct ws_endpoint *e, struct lws *wsi);
+int ws_confirm_upgrade(struct ws_endpoint *eps, size_t n, struct lws *wsi);
 /* LWS_CALLBACK_ESTABLISHED, _RECEIVE, _SERVER_WRITEABLE: 0, or -1 to close wsi. */
-int ws_on_established(struct ws_endpoint *e, struct lws *wsi, struct http_conn *conn);
+int ws_on_established(struct ws_endpoint *eps, size_t n, struct lws *wsi, struct http_conn *conn);
 int ws_on_receive(struct lws *wsi, struct http_conn *conn, const void *in, size_t len);
 int ws_on_writeable(struct lws *wsi, struct http_conn *conn);
 /* LWS_CALLBACK_CLOSED (or the protocol drop): on_close once, then frees the ws. */

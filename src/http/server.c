@@ -34,7 +34,7 @@ struct http_server {
     size_t max_body_bytes;
     http_handler_fn handler;
     void *data;
-    struct ws_endpoint ws;
+    struct ws_endpoint ws[HTTP_WS_MAX_PATHS]; /* WebSocket paths, free slots NULL */
     struct http_request *live; /* requests attached to a connection */
     bool stopping;
     bool destroying;
@@ -266,9 +266,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return s->stopping ? -1 : ws_confirm_upgrade(&s->ws, wsi);
+        return s->stopping ? -1 : ws_confirm_upgrade(s->ws, HTTP_WS_MAX_PATHS, wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        return s->stopping ? -1 : ws_on_established(&s->ws, wsi, conn);
+        return s->stopping ? -1 : ws_on_established(s->ws, HTTP_WS_MAX_PATHS, wsi, conn);
     case LWS_CALLBACK_RECEIVE:
         return ws_on_receive(wsi, conn, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -541,7 +541,9 @@ void http_server_stop(struct http_server *s, void (*cb)(void *data), void *data)
     while (s->live != NULL) {
         detach(s->live);
     }
-    ws_endpoint_stop(&s->ws);
+    for (size_t i = 0; i < HTTP_WS_MAX_PATHS; i++) {
+        ws_endpoint_stop(&s->ws[i]);
+    }
     /* Destroy from a fresh loop callback: stop may be called from inside an lws
      * callback (a handler), where lws must not be torn down. */
     uv_timer_start(&s->stop_timer, on_stop_timer, 0, 0);
@@ -553,7 +555,18 @@ int http_server_set_ws(struct http_server *s, const char *path, size_t max_messa
     if (s->stopping) {
         return WAIHU_EINVAL;
     }
-    return ws_endpoint_set(&s->ws, path, max_message, cb, data);
+    struct ws_endpoint *free_slot = NULL;
+    for (size_t i = 0; i < HTTP_WS_MAX_PATHS; i++) {
+        if (s->ws[i].path == NULL) {
+            free_slot = free_slot ? free_slot : &s->ws[i];
+        } else if (path != NULL && strcmp(s->ws[i].path, path) == 0) {
+            return WAIHU_EINVAL;
+        }
+    }
+    if (free_slot == NULL) {
+        return WAIHU_ETOOBIG;
+    }
+    return ws_endpoint_set(free_slot, path, max_message, cb, data);
 }
 
 void http_respond(struct http_request *req, int status, const char *content_type,

@@ -1,4 +1,4 @@
-/* WebSocket connections on one path of the server: lws does the handshake and the
+/* WebSocket connections on the server's WebSocket paths: lws does the handshake and the
  * framing; this file joins fragments into messages, queues outgoing messages per
  * connection (one lws_write per writable event) and guarantees one on_close per on_open,
  * whoever ends the connection. */
@@ -136,7 +136,18 @@ static char *get_path(struct lws *wsi)
     return path;
 }
 
-int ws_confirm_upgrade(struct ws_endpoint *e, struct lws *wsi)
+/* The endpoint serving path, or NULL. */
+static struct ws_endpoint *find_endpoint(struct ws_endpoint *eps, size_t n, const char *path)
+{
+    for (size_t i = 0; path != NULL && i < n; i++) {
+        if (eps[i].path != NULL && strcmp(path, eps[i].path) == 0) {
+            return &eps[i];
+        }
+    }
+    return NULL;
+}
+
+int ws_confirm_upgrade(struct ws_endpoint *eps, size_t n, struct lws *wsi)
 {
     /* Read the Upgrade token again instead of trusting `in`: lws 4.1 also calls us after
      * it answered an unknown upgrade and may have released the headers `in` points into
@@ -149,19 +160,21 @@ int ws_confirm_upgrade(struct ws_endpoint *e, struct lws *wsi)
         return strcasecmp(up, "h2c") == 0 ? 0 : -1; /* h2c: lws' business, as before */
     }
     char *path = get_path(wsi);
-    bool ours = e->path != NULL && path != NULL && strcmp(path, e->path) == 0;
+    bool ours = find_endpoint(eps, n, path) != NULL;
     free(path);
     return ours ? 0 : refuse(wsi);
 }
 
-int ws_on_established(struct ws_endpoint *e, struct lws *wsi, struct http_conn *conn)
+int ws_on_established(struct ws_endpoint *eps, size_t n, struct lws *wsi, struct http_conn *conn)
 {
-    if (conn == NULL || e->path == NULL) {
+    /* The upgrade request's headers are still attached here (lws drops them after). */
+    char *path = conn != NULL ? get_path(wsi) : NULL;
+    struct ws_endpoint *e = find_endpoint(eps, n, path);
+    if (e == NULL) {
+        free(path);
         return -1;
     }
-    /* The upgrade request's headers are still attached here (lws drops them after). */
-    char *path = get_path(wsi);
-    struct http_request *req = path ? request_new(wsi, path) : NULL;
+    struct http_request *req = request_new(wsi, path);
     struct http_ws *ws = calloc(1, sizeof *ws);
     free(path);
     if (req == NULL || ws == NULL) {
@@ -371,6 +384,11 @@ void http_ws_close(struct http_ws *ws, int code, const char *reason)
     /* A client that reads nothing never lets the close frame out: give up after 5 s. */
     lws_set_timeout(ws->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
     lws_callback_on_writable(ws->wsi);
+}
+
+size_t http_ws_queued_bytes(const struct http_ws *ws)
+{
+    return ws->queued_bytes;
 }
 
 void http_ws_set_user(struct http_ws *ws, void *user)

@@ -264,6 +264,24 @@ static uint32_t cell_index(struct report_book *b, uint64_t tenant, int32_t day,
     return i;
 }
 
+/* The cell's index, or UINT32_MAX when it does not exist (read-only lookup). */
+static uint32_t cell_find(const struct report_book *b, uint64_t tenant, int32_t day,
+                          uint32_t agent, uint64_t campaign)
+{
+    if (b->cell_slots_cap == 0) {
+        return UINT32_MAX;
+    }
+    for (size_t p = cell_hash(tenant, day, agent, campaign) & (b->cell_slots_cap - 1);
+         b->cell_slots[p] != 0; p = (p + 1) & (b->cell_slots_cap - 1)) {
+        const struct report_cell *c = &b->cells[b->cell_slots[p] - 1];
+        if (c->tenant == tenant && c->day == day && c->agent == agent &&
+            c->campaign == campaign) {
+            return b->cell_slots[p] - 1;
+        }
+    }
+    return UINT32_MAX;
+}
+
 /* ---- the book ---- */
 
 struct report_book *report_book_new(int32_t utc_offset_min)
@@ -316,6 +334,31 @@ int32_t report_book_utc_offset_min(const struct report_book *b)
 size_t report_book_cells(const struct report_book *b)
 {
     return b->n_cells;
+}
+
+bool report_book_campaign_day(const struct report_book *b, uint64_t tenant, int32_t day,
+                              uint64_t campaign, struct report_counts *out)
+{
+    *out = (struct report_counts){0};
+    bool found = false;
+    for (uint32_t a = 0; a < b->n_agents; a++) {
+        uint32_t i = cell_find(b, tenant, day, a, campaign);
+        if (i == UINT32_MAX) {
+            continue;
+        }
+        const struct report_counts *k = &b->cells[i].counts;
+        found = true;
+        out->calls += k->calls;
+        for (int o = 0; o < REPORT_OUTCOME_COUNT; o++) {
+            out->outcome[o] += k->outcome[o];
+        }
+        out->talk_ms += k->talk_ms;
+        out->ring_ms += k->ring_ms;
+        for (int d = 0; d < REPORT_DISP_COUNT; d++) {
+            out->disp[d] += k->disp[d];
+        }
+    }
+    return found;
 }
 
 int report_add_cdr(struct report_book *b, const struct report_cdr *c)

@@ -25,6 +25,7 @@ enum store_cf {
     STORE_CF_CALL,
     STORE_CF_RECORDING,
     STORE_CF_AUDIT,
+    STORE_CF_EVENT, /* the event log: be64 tenant | seq suffix (docs/events.md) */
     STORE_CF_COUNT
 };
 
@@ -142,6 +143,14 @@ WAIHU_API void store_mb_put_stamped(struct store_mutation_builder *mb, enum stor
                                     const void *key, size_t key_len, const void *value,
                                     size_t value_len, uint32_t field);
 /* A put whose key gets the commit suffix (leader stamp, index, command, op): logs. */
+/* A put whose key gets the sequence suffix be64(raft index) | be32(n), n counting such ops
+ * from 0 within the entry: an event log in commit order; the event's cluster-wide
+ * sequence number is index * STORE_SEQ_PER_ENTRY + n. Watchers see the full key. */
+#define STORE_SEQ_SUFFIX_BYTES 12
+#define STORE_SEQ_PER_ENTRY (1u << 20)
+WAIHU_API void store_mb_append_seq(struct store_mutation_builder *mb, enum store_cf cf,
+                                   const void *prefix, size_t prefix_len, const void *value,
+                                   size_t value_len, uint32_t stamp_field);
 WAIHU_API void store_mb_append(struct store_mutation_builder *mb, enum store_cf cf,
                                const void *prefix, size_t prefix_len, const void *value,
                                size_t value_len);
@@ -224,6 +233,11 @@ WAIHU_API int store_checkpoint_open_file(struct store *s, uint64_t index, const 
 
 /* Estimated bytes of the state: live data of every column family plus memtables. */
 WAIHU_API uint64_t store_size_estimate(struct store *s);
+/* An integer property of RocksDB for one column family ("rocksdb.estimate-num-keys",
+ * "rocksdb.total-sst-files-size"...): 0, or WAIHU_ENOTFOUND for an unknown or non-integer
+ * property. Read-only; any thread. */
+WAIHU_API int store_property_int(struct store *s, enum store_cf cf, const char *name,
+                                 uint64_t *out);
 
 /* Entry framing. raft_uv requires entry lengths in multiples of 8 (it reads past the
  * end otherwise) and protobuf cannot skip padding, so a raft entry is:

@@ -8,6 +8,9 @@
 #include "waihu.pb-c.h"
 
 #define MAX_COMMANDS_PER_ENTRY 4096
+/* With at most 256 event-log ops per command (store_mutation.c), an entry's events are
+ * numbered below STORE_SEQ_PER_ENTRY. */
+_Static_assert(MAX_COMMANDS_PER_ENTRY * 256u <= STORE_SEQ_PER_ENTRY, "event numbering");
 #define MAX_KEY_BYTES 256
 #define MAX_VALUE_BYTES (64 * 1024)
 
@@ -326,6 +329,7 @@ void store_apply(struct store *s, uint64_t index, const void *buf, size_t len)
                    : NULL;
     rocksdb_writebatch_wi_t *b = rocksdb_writebatch_wi_create(0, 1);
     store_batch_wi_applied(s, b, index);
+    s->entry_seq = 0;
     if (e == NULL || e->version != 1 || e->n_commands > MAX_COMMANDS_PER_ENTRY) {
         /* Deterministic on every node: the entry is a no-op, the index still moves. */
         LOG_W("store", "apply %llu: undecodable entry of %zu bytes skipped",

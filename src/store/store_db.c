@@ -8,7 +8,7 @@
 
 const char *const store_cf_names[STORE_CF_COUNT] = {
     "default", "customer", "customer_idx", "campaign", "lead",
-    "agent",   "call",     "recording",    "audit",
+    "agent",   "call",     "recording",    "audit",    "event",
 };
 
 static int classify(const char *err)

@@ -19,6 +19,7 @@ struct store {
     rocksdb_writeoptions_t *wopts;
     rocksdb_readoptions_t *ropts;
     uint64_t applied_index;
+    uint32_t entry_seq; /* seq-suffixed ops so far in the entry being applied */
     uint64_t min_free_bytes; /* 0 = no check */
     store_applied_fn applied_fn;
     void *applied_data;

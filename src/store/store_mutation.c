@@ -85,11 +85,25 @@ static int validate(const Mutation *m)
     for (size_t i = 0; i < m->n_ops; i++) {
         const MutationOp *op = m->ops[i];
         if (!key_allowed(op->cf, &op->key) || op->value.len > MUTATION_MAX_VALUE_BYTES ||
-            (op->delete_ && (op->value.len != 0 || op->append_commit_suffix))) {
+            (op->delete_ && (op->value.len != 0 || op->append_commit_suffix ||
+                             op->append_seq_suffix)) ||
+            (op->append_commit_suffix && op->append_seq_suffix)) {
             return WAIHU_EINVAL;
         }
     }
     return 0;
+}
+
+/* Event-log ops of a mutation: at most STORE_SEQ_PER_COMMAND per command, so that an entry
+ * of MAX_COMMANDS_PER_ENTRY commands numbers its events below STORE_SEQ_PER_ENTRY. */
+#define STORE_SEQ_PER_COMMAND 256
+static size_t seq_ops(const Mutation *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_ops; i++) {
+        n += m->ops[i]->append_seq_suffix;
+    }
+    return n;
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -155,6 +169,10 @@ static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp
             put_u32(k + klen + 16, (uint32_t)command);
             put_u32(k + klen + 20, (uint32_t)(op_base + i));
             klen += COMMIT_SUFFIX_BYTES;
+        } else if (op->append_seq_suffix) {
+            be64_put(k + klen, index);
+            put_u32(k + klen + 8, s->entry_seq++);
+            klen += STORE_SEQ_SUFFIX_BYTES;
         }
         const uint8_t *val = op->value.data;
         size_t vlen = op->value.len;
@@ -171,9 +189,19 @@ static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp
         } else {
             rocksdb_writebatch_wi_put_cf(b, cf, (const char *)k, klen, (const char *)val, vlen);
         }
-        /* Watched families are service records, never logs: the key as given. The
-         * stamped value lives until the watchers were told. */
-        if (!op->append_commit_suffix) {
+        /* Watched families are service records (the key as given) or the event log (the
+         * key with its sequence: its copy lives until the watchers were told, like a
+         * stamped value); never the audit log. */
+        if (op->append_seq_suffix) {
+            uint8_t *owned = malloc(klen + vlen);
+            if (owned == NULL) {
+                waihu_fatal("store", "out of memory noting an event");
+            }
+            memcpy(owned, k, klen);
+            memcpy(owned + klen, val, vlen);
+            free(stamped);
+            store_watch_note(s, op->cf, owned, klen, owned + klen, vlen, false, owned);
+        } else if (!op->append_commit_suffix) {
             store_watch_note(s, op->cf, op->key.data, op->key.len, val, vlen, op->delete_,
                              stamped);
         } else {
@@ -187,6 +215,9 @@ void store_apply_mutation(struct store *s, rocksdb_writebatch_wi_t *b, int64_t s
                           struct store_result *r)
 {
     r->code = validate(m);
+    if (r->code == 0 && seq_ops(m) > STORE_SEQ_PER_COMMAND) {
+        r->code = WAIHU_EINVAL;
+    }
     if (r->code != 0) {
         return;
     }
@@ -202,13 +233,14 @@ void store_apply_mutation_batch(struct store *s, rocksdb_writebatch_wi_t *b, int
                                 uint64_t index, size_t command, const MutationBatch *mb,
                                 struct store_result *r)
 {
-    size_t ops = 0;
+    size_t ops = 0, seqs = 0;
     r->code = mb->n_items == 0 || mb->n_items > MUTATION_BATCH_MAX_ITEMS ? WAIHU_EINVAL : 0;
     for (size_t i = 0; i < mb->n_items && r->code == 0; i++) {
         r->code = validate(mb->items[i]);
         ops += mb->items[i]->n_ops;
+        seqs += seq_ops(mb->items[i]);
     }
-    if (r->code == 0 && ops > MUTATION_BATCH_MAX_OPS) {
+    if (r->code == 0 && (ops > MUTATION_BATCH_MAX_OPS || seqs > STORE_SEQ_PER_COMMAND)) {
         r->code = WAIHU_EINVAL;
     }
     if (r->code != 0) {

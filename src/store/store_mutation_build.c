@@ -131,6 +131,16 @@ void store_mb_append(struct store_mutation_builder *mb, enum store_cf cf, const 
     op->append_commit_suffix = 1;
 }
 
+void store_mb_append_seq(struct store_mutation_builder *mb, enum store_cf cf, const void *prefix,
+                         size_t prefix_len, const void *value, size_t value_len,
+                         uint32_t stamp_field)
+{
+    MutationOp *op = add_op(mb, cf, prefix, prefix_len);
+    op->value = copy(value, value_len);
+    op->append_seq_suffix = 1;
+    op->stamp_field = stamp_field;
+}
+
 void store_mb_put_stamped(struct store_mutation_builder *mb, enum store_cf cf, const void *key,
                           size_t key_len, const void *value, size_t value_len, uint32_t field)
 {

@@ -196,3 +196,8 @@ int store_scan(struct store *s, enum store_cf cf, const void *prefix, size_t pre
     }
     return rv;
 }
+
+int store_property_int(struct store *s, enum store_cf cf, const char *name, uint64_t *out)
+{
+    return rocksdb_property_int_cf(s->db, s->cf[cf], name, out) == 0 ? 0 : WAIHU_ENOTFOUND;
+}

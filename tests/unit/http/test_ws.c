@@ -710,10 +710,65 @@ static void test_refused(void **state)
     assert_int_equal(f->n_open, 0);
     assert_int_equal(f->n_http, 0);
     struct http_ws_callbacks none = {NULL, NULL, NULL};
-    assert_int_equal(http_server_set_ws(f->server, "/v2", 10, &callbacks, f), WAIHU_EINVAL);
+    assert_int_equal(http_server_set_ws(f->server, "/v1/stream", 10, &callbacks, f),
+                     WAIHU_EINVAL); /* a path once */
     assert_int_equal(http_server_set_ws(f->server, "/v2", 10, &none, f), WAIHU_EINVAL);
     assert_true(wait_for(f, cond_flag, &plain_stopped));
     assert_true(wait_for(f, cond_eof, e));
+}
+
+/* Other paths get their own callbacks; a server takes HTTP_WS_MAX_PATHS of them. */
+static int n_other_open;
+
+static void other_open(void *data, struct http_ws *ws, const struct http_request *req)
+{
+    (void)data;
+    (void)req;
+    n_other_open++;
+    http_ws_close(ws, 4001, "other");
+}
+
+static void other_message(void *data, struct http_ws *ws, const char *text, size_t len)
+{
+    (void)data;
+    (void)ws;
+    (void)text;
+    (void)len;
+}
+
+static void other_close(void *data, struct http_ws *ws)
+{
+    (void)data;
+    (void)ws;
+}
+
+static void test_more_paths(void **state)
+{
+    struct fixture *f = *state;
+    static const struct http_ws_callbacks other = {other_open, other_message, other_close};
+    char head[1024];
+    n_other_open = 0;
+    assert_int_equal(http_server_set_ws(f->server, "/v1/other", 10, &other, f), 0);
+    assert_int_equal(http_server_set_ws(f->server, "/v1/other", 10, &other, f), WAIHU_EINVAL);
+    struct client *c = client_new(f);
+    assert_int_equal(client_upgrade(c, "/v1/other?x=1", head, sizeof head), 101);
+    struct frame fr;
+    next_data_frame(c, &fr);
+    assert_int_equal(fr.opcode, OP_CLOSE);
+    assert_int_equal(fr.code, 4001);
+    assert_string_equal(fr.data + 2, "other");
+    client_finish_close(c, 4001);
+    assert_int_equal(n_other_open, 1);
+    assert_int_equal(f->n_open, 0); /* the first path's callbacks saw nothing */
+    struct client *d = client_open(f, "/v1/stream");
+    client_send_text(d, "still echoes");
+    next_frame(d, &fr);
+    assert_string_equal(fr.data, "still echoes");
+    assert_int_equal(http_ws_queued_bytes(f->ws[0]), 0); /* written */
+    assert_int_equal(http_server_set_ws(f->server, "/v3", 10, &other, f), 0);
+    assert_int_equal(http_server_set_ws(f->server, "/v4", 10, &other, f), 0);
+    assert_int_equal(http_server_set_ws(f->server, "/v5", 10, &other, f), WAIHU_ETOOBIG);
+    assert_int_equal(client_upgrade(client_new(f), "/v5", head, sizeof head), 404);
 }
 
 static void test_http_still_works(void **state)
@@ -881,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_still_works, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_in_message, setup, teardown),

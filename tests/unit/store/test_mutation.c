@@ -16,7 +16,7 @@
 #include "test_util.h"
 
 #define MAX_CMDS 8
-#define MAX_PARTS 8
+#define MAX_PARTS 260 /* the event-log limit test puts 257 ops in one command */
 
 struct results {
     unsigned n;
@@ -448,6 +448,81 @@ static void test_commit_suffix(void **state)
     assert_int_equal(n, 3);
 }
 
+struct seqs {
+    uint64_t got[8];
+    unsigned n;
+};
+
+static uint64_t seq_of(const uint8_t *k, size_t klen)
+{
+    uint64_t index = 0;
+    for (int i = 0; i < 8; i++) {
+        index = index << 8 | k[klen - 12 + i];
+    }
+    uint32_t n = (uint32_t)k[klen - 4] << 24 | (uint32_t)k[klen - 3] << 16 |
+                 (uint32_t)k[klen - 2] << 8 | k[klen - 1];
+    return index * STORE_SEQ_PER_ENTRY + n;
+}
+
+static void watch_seq(void *data, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val, (void)vlen;
+    struct seqs *s = data;
+    if (key != NULL && klen == 2 + STORE_SEQ_SUFFIX_BYTES && s->n < 8) {
+        s->got[s->n++] = seq_of(key, klen);
+    }
+}
+
+static int scan_seq(void *data, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    watch_seq(data, key, klen, val, vlen);
+    return 0;
+}
+
+/* Event-log rows are numbered in commit order: raft index, then their order in the entry
+ * across commands; watchers see the same numbers as a later scan. A command with too
+ * many of them is refused whole. */
+static void test_seq_suffix(void **state)
+{
+    struct fx *f = *state;
+    struct seqs watched = {0}, scanned = {0};
+    assert_int_equal(store_watch(f->s, STORE_CF_EVENT, watch_seq, &watched), 0);
+    struct mut a, b, c;
+    mut_init(&a);
+    mut_put(&a, STORE_CF_EVENT, "e/", "one")->append_seq_suffix = 1;
+    mut_put(&a, STORE_CF_EVENT, "e/", "two")->append_seq_suffix = 1;
+    mut_init(&b);
+    mut_put(&b, STORE_CF_EVENT, "e/", "three")->append_seq_suffix = 1;
+    struct mut *ms[] = {&a, &b};
+    assert_int_equal(apply(f, ms, 2)->r[1].code, 0);
+    uint64_t first = f->index;
+    mut_init(&c);
+    mut_put(&c, STORE_CF_EVENT, "e/", "four")->append_seq_suffix = 1;
+    struct mut *ms2[] = {&c};
+    assert_int_equal(apply(f, ms2, 1)->r[0].code, 0);
+    uint64_t want[] = {first * STORE_SEQ_PER_ENTRY, first * STORE_SEQ_PER_ENTRY + 1,
+                       first * STORE_SEQ_PER_ENTRY + 2, f->index * STORE_SEQ_PER_ENTRY};
+    assert_int_equal(watched.n, 4);
+    assert_int_equal(store_scan(f->s, STORE_CF_EVENT, "e/", 2, NULL, 0, scan_seq, &scanned), 0);
+    assert_int_equal(scanned.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(watched.got[i], want[i]);
+        assert_int_equal(scanned.got[i], want[i]);
+    }
+    store_unwatch(f->s, STORE_CF_EVENT, watch_seq, &watched);
+    /* 257 event rows in one command: refused, nothing written. */
+    struct mut big;
+    mut_init(&big);
+    for (int i = 0; i < 257; i++) {
+        mut_put(&big, STORE_CF_EVENT, "x/", "e")->append_seq_suffix = 1;
+    }
+    struct mut *ms3[] = {&big};
+    assert_int_equal(apply(f, ms3, 1)->r[0].code, WAIHU_EINVAL);
+    struct seqs none = {0};
+    assert_int_equal(store_scan(f->s, STORE_CF_EVENT, "x/", 2, NULL, 0, scan_seq, &none), 0);
+    assert_int_equal(none.n, 0);
+}
+
 /* The store's own rows (applied index, dedup, settings) are out of reach. */
 static void test_meta_keys_refused(void **state)
 {
@@ -515,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stamped_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_items_stand_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_keys_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_cursor, setup, teardown),
     };
