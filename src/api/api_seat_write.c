@@ -316,11 +316,18 @@ static void seat_write_run(struct seat_write *w)
         store_mb_put(mb, STORE_CF_AGENT, k, klen, v, len);
     }
     if (moved) {
-        char subject[96];
+        char subject[96], call[48] = "";
         snprintf(subject, sizeof subject, "agent/%s", n.name);
+        if (n.call_id != 0) { /* the call and customer a CRM pops on the agent's screen */
+            snprintf(call, sizeof call, "%llu-%llu", (unsigned long long)n.call_node,
+                     (unsigned long long)n.call_id);
+        }
         api_event_add(mb, n.tenant_id, n.department, "agent.state", subject,
-                      json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "agent", n.name, "state", n.state,
-                                "previous", c->state, "reason", n.reason, "node", n.node));
+                      json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:I}", "agent", n.name,
+                                "state", n.state, "previous", c->state, "reason", n.reason,
+                                "node", n.node, "call", call[0] ? call : NULL, "customer_id",
+                                (json_int_t)n.customer_id, "campaign_id",
+                                (json_int_t)n.campaign_id));
     }
     if (w->ch.audit) {
         char object[96], detail[128];

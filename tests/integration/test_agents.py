@@ -317,6 +317,25 @@ class AgentsTest(unittest.TestCase):
         s, audit = self.api["admin1"].call("GET", "/v1/audit?limit=200")
         self.assertTrue(any(r["action"] == "call.disposition" and r["object"] == "call/" + call
                             for r in audit["items"]), audit)
+        # The same story in the event log a CRM reads (screen pop: docs/crm-integration.md):
+        # on_call names the call and the customer, then the call ends and is disposed of.
+        events, after_seq = [], 0
+        while True:
+            s, page = self.api["admin1"].call("GET", "/v1/events?limit=1000&after=%d" % after_seq)
+            self.assertEqual(s, 200, page)
+            events += page["items"]
+            if page["next_after"] == after_seq:
+                break
+            after_seq = page["next_after"]
+        mine = [e for e in events if e["subject"] in ("agent/agent1", "call/" + call)]
+        pop = [e for e in mine if e["type"] == "agent.state" and e["data"]["state"] == "on_call"
+               and e["data"]["call"] == call]
+        self.assertEqual(len(pop), 1, mine)
+        self.assertEqual(pop[0]["data"]["customer_id"], int(cust["id"]))
+        kinds = [e["type"] for e in mine if e["seq"] > pop[0]["seq"]]
+        self.assertIn("call.ended", kinds)
+        self.assertIn("call.disposition", kinds)
+        self.assertLess(kinds.index("call.ended"), kinds.index("call.disposition"))
 
     def test_c2_a_callback_puts_the_lead_back_at_its_time(self):
         wait_until(lambda: self.agent("agent1")["registered"], 10, "agent1 registered")
