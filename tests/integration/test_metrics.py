@@ -60,7 +60,7 @@ TENANT, LOADED_NODE = 1, 78
 TRUNK = "carrier-a"
 ANSWER, BUSY, NO_ANSWER, RINGING = ("+8613900000001", "+8613900000002", "+8613900000003",
                                     "+8613900000004")
-RINGING_MS = 5000
+RINGING_MS = 15000  # long enough to see it ringing on a loaded machine (CI missed 5 s)
 CAMPAIGN_NAME = 'Winter "A" \\ east\nline 2'  # every character label values escape
 
 
