@@ -347,6 +347,21 @@ static int collect_one(void *data, const Event *e, uint64_t seq)
     return json_array_size(c->events) >= BATCH_MAX || c->examined >= SCAN_MAX;
 }
 
+static void batch_free(struct batch *b);
+
+/* The batch stays in flight until its cursor is written: a tick in between would read the
+ * old cursor and send the batch again (or before its back-off). */
+static void cursor_written(void *data, int status, const struct store_result *r)
+{
+    struct batch *b = data;
+    if (!b->hs->stopping && (status != 0 || (r != NULL && r->code != 0))) {
+        LOG_W("webhooks", "%s: cursor not written (%s): the batch goes again", b->name,
+              waihu_strerror(status != 0 ? status : r->code));
+    }
+    batch_free(b);
+}
+
+/* Writes b's cursor at after, conditioned on the value b read; frees b once written. */
 static void cursor_write(struct batch *b, uint64_t after)
 {
     struct api *a = b->hs->a;
@@ -370,7 +385,7 @@ static void cursor_write(struct batch *b, uint64_t after)
     }
     store_mb_put(mb, STORE_CF_META, k, strlen(k), v, n);
     free(v);
-    api_submit_mutation(a, mb, 0, 0, NULL, NULL);
+    api_submit_mutation(a, mb, 0, 0, cursor_written, b);
 }
 
 static void dead_letters(struct batch *b, const char *why, struct store_mutation_builder *mb)
@@ -477,9 +492,8 @@ static void answered(const struct webhook_result *res, void *data)
         event_webhook_cursor__pack(&b->cur, val);
         store_mb_put(mb, STORE_CF_META, k, strlen(k), val, len);
         free(val);
-        api_submit_mutation(b->hs->a, mb, 0, 0, NULL, NULL);
+        api_submit_mutation(b->hs->a, mb, 0, 0, cursor_written, b);
     }
-    batch_free(b);
 }
 
 static struct hook_state *state_of(struct api_event_hooks *hs, uint64_t tenant,
@@ -543,9 +557,12 @@ static void step(struct api_event_hooks *hs, const EventWebhook *h)
     b->last_seq = col.last;
     if (json_array_size(b->events) == 0) {
         if (b->last_seq > b->cur.after) {
+            b->st = st;
+            st->in_flight = true;
             cursor_write(b, b->last_seq); /* only events it does not take */
+        } else {
+            batch_free(b);
         }
-        batch_free(b);
         return;
     }
     char secret[SECRET_MAX + 1], k[160], event_id[128];
