@@ -158,7 +158,9 @@ static void record(struct attempt *t, const char *state, int status, const char 
     store_mb_put(mb, STORE_CF_AGENT, key, sizeof key, v, n);
     free(v);
     api_submit_mutation(a, mb, 0, 0, NULL, NULL);
-    t->p->next_ms = next_ms; /* until the record comes back: not again at once */
+    /* Until the record comes back (the watcher then drops or reschedules it): not again
+     * at once; a write that lost its condition is looked at again in 10 s. */
+    t->p->next_ms = next_ms != 0 ? next_ms : clock_wall_ms() + 10000;
 }
 
 static void answered(const struct webhook_result *res, void *data)
