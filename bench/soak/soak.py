@@ -346,10 +346,13 @@ class Soak:
                 self.add_dnc(n, before_campaigns=True)
         self.say("%d numbers on the do-not-call list before the campaigns", self.dnc_added)
         stack.start_carrier(self.procs, a.work, a.build, RULES, a.seed)
-        stack.start_agents(self.procs, a.work, a.build, a.agents_per_node, a.seed)
+        orders = stack.start_agents(self.procs, a.work, a.build, a.agents_per_node, a.seed,
+                                    a.nemesis_nodes)
         self.say("carrier on 127.0.0.1:%d (answer %.0f%%, talk exp mean 12 s), %d softphones "
-                 "(%d per node, registrars: own node first, then the others)", stack.CARRIER_SIP,
-                 100 * RULES["stats"]["answer"], len(self.agents), a.agents_per_node)
+                 "(%d per node; registrars in order: %s)", stack.CARRIER_SIP,
+                 100 * RULES["stats"]["answer"], len(self.agents), a.agents_per_node,
+                 ", ".join("%s %s" % (t, ",".join("n%d" % n for n in o))
+                           for t, o in zip(stack.TEAMS, orders)))
         end = time.monotonic() + 60
         for name in self.agents:
             while not self.api.call("GET", "/v1/agents/" + name)["registered"]:
@@ -561,6 +564,9 @@ def main():
                     help="share of faults aimed at the leader (default 0: any node at random)")
     ap.add_argument("--nemesis-nodes", default="1,2,3",
                     help="node ids the nemesis may stop ('' for none)")
+    ap.add_argument("--fluct-rows", type=int, default=1,
+                    help="connect-rate fluctuation between blocks of this many rows (e.g. 12 "
+                         "five-minute rows: hourly figures)")
     ap.add_argument("--probe-period", type=float, default=1.0, help="seconds between probes")
     ap.add_argument("--keep-data", action="store_true", help="keep the cluster's data dirs")
     args = ap.parse_args()

@@ -24,10 +24,14 @@ from ledger import CALLER_PREFIX  # noqa: E402
 
 PORT_BASE = 3300                       # localcluster adds 7000/8000/9000 + node id
 NODE_SIP = 34000                       # + node id
-NODE_RTP = ("34100-34259", "34260-34419", "34420-34579")
 AGENTS_SIP = 34010                     # + team index + 1
-AGENTS_RTP = ("34580-34619", "34620-34659", "34660-34699")
-CARRIER_SIP, CARRIER_RTP = 34020, "34700-34999"
+CARRIER_SIP = 34020
+# RTP: even ports, one per call leg. All 24 agents may end up on one node (nothing moves
+# them back after a failover): that node then holds ~50 carrier legs (ringing and
+# talking) and 24 agent legs at once; 80 pairs ran out in a 60-minute run.
+CARRIER_RTP = "34030-34199"
+AGENTS_RTP = ("34200-34239", "34240-34279", "34280-34319")
+NODE_RTP = ("34320-34539", "34540-34759", "34760-34979")
 TEAMS = "abc"                          # team a registers first on n1, b on n2, c on n3
 PASSWORD = "soak-agent-pw-"            # + the agent's number (waihu-agents --password-prefix)
 ADMIN_PASSWORD = "soak-admin-1234"
@@ -81,20 +85,35 @@ def agent_names(per_team):
     return ["%s%d" % (t, i) for t in TEAMS for i in range(1, per_team + 1)]
 
 
-def start_agents(procs, work, build, per_team, seed):
-    """Team i registers on node i+1 first, then on the next ones in turn. The agents
+def registrar_order(team_index, faulted):
+    """Node ids team `team_index` registers on, in order: its own node, then the others in
+    turn. When some nodes are kept out of the nemesis (witnesses), the teams of faulted
+    nodes fail over only among the faulted ones: otherwise, as nothing moves an agent back,
+    every agent ends on a witness after a few faults and the faults stop touching calls."""
+    own = team_index + 1
+    ring = [(own - 1 + k) % 3 + 1 for k in range(3)]
+    if own in faulted and len(faulted) >= 2 and len(faulted) < 3:
+        return [n for n in ring if n in faulted]
+    return ring
+
+
+def start_agents(procs, work, build, per_team, seed, faulted=(1, 2, 3)):
+    """Team i registers on node i+1 first, then on others (registrar_order). The agents
     never hang up (talk 10-12 min): the carrier's BYE ends every call, with its talk-time
-    law."""
-    sips = ["127.0.0.1:%d" % (NODE_SIP + i) for i in (1, 2, 3)]
+    law. Returns each team's registrar order."""
+    orders = []
     for i, team in enumerate(TEAMS):
-        order = sips[i:] + sips[:i]
+        order = registrar_order(i, faulted)
+        orders.append(order)
         procs.start("agents-" + team, [
             os.path.join(build, "tools/waihu-agents/waihu-agents"),
-            "--registrar", ",".join(order), "--listen", "127.0.0.1:%d" % (AGENTS_SIP + i + 1),
+            "--registrar", ",".join("127.0.0.1:%d" % (NODE_SIP + n) for n in order),
+            "--listen", "127.0.0.1:%d" % (AGENTS_SIP + i + 1),
             "--count", str(per_team), "--user-prefix", team, "--password-prefix", PASSWORD,
             "--talk-ms", "600000-700000", "--rtp-ports", AGENTS_RTP[i], "--seed",
             str(seed + i), "--log", os.path.join(work, "agents-%s.jsonl" % team)],
             stdout=subprocess.DEVNULL)
+    return orders
 
 
 class ApiError(Exception):

@@ -135,20 +135,25 @@ class Summary:
 
     # ---- end figures ----
     def fluctuation(self, skip_faults=False):
-        """Max relative change of the connect rate between consecutive measured rows (%),
-        and the median 2-sigma binomial noise of those changes (%)."""
-        rs = [r for r in self.rows if r["phase"] == "measure" and r["connect_rate"]]
+        """Max relative change of the connect rate between consecutive blocks of
+        --fluct-rows measured rows (%), and the median 2-sigma binomial noise of those
+        changes (%). skip_faults: pairs where either block held a fault are left out."""
+        k = max(1, getattr(self.a, "fluct_rows", 1))
+        rs = [r for r in self.rows if r["phase"] == "measure" and r["attempts"]]
+        blocks = []
+        for i in range(0, len(rs) - k + 1, k):
+            part = rs[i:i + k]
+            n = sum(r["attempts"] for r in part)
+            blocks.append((sum(r["answered"] for r in part) / n, n,
+                           any(r["faults_in_row"] for r in part)))
         worst, noise = None, []
-        for a, b in zip(rs, rs[1:]):
-            if skip_faults and (a["faults_in_row"] or b["faults_in_row"]):
-                continue
-            p1, p2 = float(a["connect_rate"]), float(b["connect_rate"])
-            if p1 <= 0:
+        for (p1, n1, f1), (p2, n2, f2) in zip(blocks, blocks[1:]):
+            if (skip_faults and (f1 or f2)) or p1 <= 0:
                 continue
             ch = abs(p2 - p1) / p1 * 100
             worst = ch if worst is None else max(worst, ch)
             p = (p1 + p2) / 2
-            noise.append(200 * math.sqrt(p * (1 - p) * (1 / a["attempts"] + 1 / b["attempts"])) / p)
+            noise.append(200 * math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2)) / p)
         return worst, (statistics.median(noise) if noise else None)
 
     def rss_growth(self):
@@ -180,6 +185,9 @@ class Summary:
                 t["invites"], t["answered"], totals["attempts"], totals["answered"],
                 totals["abandoned"], 100 * totals["abandoned"] /
                 max(1, totals["answered"] + totals["abandoned"]), 100 * 0.03)
+            if totals["attempts"] > t["invites"]:
+                say("  %d attempts were committed but never reached the carrier (node logs: "
+                    "\"call not placed\")", totals["attempts"] - t["invites"])
         say("CDRs: %d call.ended events, %d matched to a carrier call; %d carrier calls lost with "
             "the node the nemesis stopped (no CDR: see docs/soak.md), %d CDRs of calls that "
             "never reached the carrier, %d carrier calls never ended",
@@ -204,10 +212,12 @@ class Summary:
                 say("  %s: ... %d more in breaches.txt", kind, len(items) - 5)
         fl, noise = self.fluctuation()
         fl_quiet, _ = self.fluctuation(skip_faults=True)
-        say("connect rate (answered by agents / attempts) per row after warm-up: max change "
-            "between rows %s%% (rows without a fault: %s%%); binomial noise of such a change "
-            "(2 sigma, median) %s%%", fmt(fl, "%.1f"), fmt(fl_quiet, "%.1f"),
-            fmt(noise, "%.1f"))
+        k = max(1, getattr(self.a, "fluct_rows", 1))
+        say("connect rate (answered by agents / attempts) after warm-up, %s: max change "
+            "between consecutive ones %s%% (without those holding a fault: %s%%); binomial "
+            "noise of such a change (2 sigma, median) %s%%",
+            "per row" if k == 1 else "per block of %d rows" % k, fmt(fl, "%.1f"),
+            fmt(fl_quiet, "%.1f"), fmt(noise, "%.1f"))
         growth = self.rss_growth()
         for nid, start, t1, t2, m1, m2, g in growth:
             say("RSS n%d (running since %.0f s): %.1f MiB at %.0f s -> %.1f MiB at %.0f s: %+.1f%%",

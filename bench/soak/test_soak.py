@@ -12,6 +12,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ledger import CALLER_PREFIX, Ledger  # noqa: E402
 from summary import Summary  # noqa: E402
+import stack  # noqa: E402
 
 
 def invite(cid, number, node, ts, ring=1000, talk=5000, outcome="answer"):
@@ -138,14 +139,31 @@ class SummaryTest(unittest.TestCase):
 
     def test_fluctuation_after_warmup_only(self):
         s = self.summary()
-        rates = [(50, "0.1000", 0), (150, "0.2500", 0), (250, "0.2750", 1), (350, "0.2200", 0)]
-        s.rows = [{"t_s": t, "phase": "warmup" if t < 100 else "measure", "connect_rate": r,
-                   "attempts": 1000, "faults_in_row": f} for t, r, f in rates]
+        rates = [(50, 100, 0), (150, 250, 0), (250, 275, 1), (350, 220, 0)]
+        s.rows = [{"t_s": t, "phase": "warmup" if t < 100 else "measure", "answered": a,
+                   "attempts": 1000, "faults_in_row": f} for t, a, f in rates]
         worst, noise = s.fluctuation()
         self.assertAlmostEqual(worst, 20.0)          # 0.275 -> 0.22
         self.assertGreater(noise, 5)                 # 1000 attempts: ~8% at 2 sigma
         quiet, _ = s.fluctuation(skip_faults=True)   # both pairs touch the row with a fault
         self.assertIsNone(quiet)
+
+    def test_fluctuation_over_blocks_of_rows(self):
+        s = self.summary()
+        s.a.fluct_rows = 2
+        answered = [300, 200, 260, 250, 240, 260]  # blocks: 0.25, 0.255, 0.25
+        s.rows = [{"phase": "measure", "answered": a, "attempts": 1000, "faults_in_row": 0}
+                  for a in answered]
+        worst, noise = s.fluctuation()
+        self.assertAlmostEqual(worst, 2.0)            # 0.25 -> 0.255
+        self.assertAlmostEqual(noise, 10.9, places=1)  # 2000 attempts per block
+
+    def test_witnesses_keep_their_agents(self):
+        self.assertEqual(stack.registrar_order(0, [1, 2, 3]), [1, 2, 3])
+        self.assertEqual(stack.registrar_order(2, [1, 2, 3]), [3, 1, 2])
+        self.assertEqual(stack.registrar_order(0, [1, 2]), [1, 2])
+        self.assertEqual(stack.registrar_order(1, [1, 2]), [2, 1])
+        self.assertEqual(stack.registrar_order(2, [1, 2]), [3, 1, 2])  # n3 never fails
 
     def test_rss_growth_per_stretch(self):
         s = self.summary()

@@ -331,9 +331,22 @@ class MetricsTest(unittest.TestCase):
         n2_before = scrape(self.n2)
         # A call that rings for 5 s: concurrent and in a trunk channel meanwhile.
         ringing = self.place(RINGING)
-        wait_until(lambda: (lambda m: m.get("waihu_calls_active") == 1 and
-                            m.get("waihu_trunk_channels_in_use", trunk=TRUNK) == 1)(
-            scrape(self.n1)), RINGING_MS / 1000 - 1, "the ringing call counted as active")
+        seen = {}
+
+        def ringing_counted():
+            m = scrape(self.n1)
+            seen.update(active=m.get("waihu_calls_active"),
+                        channels=m.get("waihu_trunk_channels_in_use", trunk=TRUNK),
+                        waiting=m.get("waihu_calls_waiting_trunk"))
+            return seen["active"] == 1 and seen["channels"] == 1
+
+        try:
+            wait_until(ringing_counted, RINGING_MS / 1000 - 1, "the ringing call counted as active")
+        except AssertionError as e:  # say what was seen: CI failed here twice, never locally
+            with open(os.path.join(self.tmp, "carrier.jsonl")) as f:
+                carrier = f.read()[-2000:]
+            raise AssertionError("%s; last scrape %s; CDR %s; carrier log tail %s" % (
+                e, seen, self.call_records().get(ringing), carrier)) from None
         ids = [ringing]
         self.assertEqual(self.ended(ringing)["result"], "no-answer")
         for number in (BUSY, NO_ANSWER, ANSWER):
