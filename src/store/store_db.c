@@ -108,7 +108,9 @@ int store_open(const char *dir, struct store **out, char *errmsg)
     /* One budget for the memtables of all column families: each family alone may grow
      * to 64 MiB twice over, so ten of them let a node's memory creep for hours (the soak
      * measured +28% in an hour) before each had flushed once. Over the budget, RocksDB
-     * flushes the largest. */
+     * flushes the largest; a small budget is full within minutes, so memtables stop
+     * growing early in a node's life (bulk imports flush more often, compaction merges
+     * the small files). */
     rocksdb_options_set_db_write_buffer_size(s->opts, STORE_MEMTABLE_BUDGET);
     if ((rv = store_db_open(s, errmsg)) != 0) {
         rocksdb_options_destroy(s->opts);

@@ -8,7 +8,7 @@
 
 #define STORE_WATCHERS_PER_CF 4
 /* All column families' memtables together (bytes); see store_open. */
-#define STORE_MEMTABLE_BUDGET ((size_t)64 << 20)
+#define STORE_MEMTABLE_BUDGET ((size_t)16 << 20)
 struct store_watcher {
     store_watch_fn fn;
     void *data;

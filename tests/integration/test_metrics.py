@@ -36,12 +36,15 @@ from cdrload import CF_CALL, CF_CAMPAIGN, f_bytes, f_int  # noqa: E402
 import lint_dashboard  # noqa: E402
 
 PORT_BASE = 3500  # raft 10501-3, api 11501-3, forward 12501-3
-SIP_PORT = 33060  # SIP and RTP stay inside 33000-33499
-RTP = "33100-33249"
-CARRIER_PORT = 33070
-CARRIER_RTP = "33250-33349"
-AGENTS_PORT = 33080
-AGENTS_RTP = "33350-33449"
+# SIP and RTP stay inside 18000-18499: below the kernel's ephemeral ports (32768-60999),
+# where any process's outgoing TCP connection may hold a port the carrier wants to bind
+# (CI failed twice here: the carrier could not listen and every INVITE got a local 503).
+SIP_PORT = 18060
+RTP = "18100-18249"
+CARRIER_PORT = 18070
+CARRIER_RTP = "18250-18349"
+AGENTS_PORT = 18080
+AGENTS_RTP = "18350-18449"
 
 
 def build_dir():
@@ -60,7 +63,7 @@ TENANT, LOADED_NODE = 1, 78
 TRUNK = "carrier-a"
 ANSWER, BUSY, NO_ANSWER, RINGING = ("+8613900000001", "+8613900000002", "+8613900000003",
                                     "+8613900000004")
-RINGING_MS = 15000  # long enough to see it ringing on a loaded machine (CI missed 5 s)
+RINGING_MS = 15000  # long enough to see it ringing on a loaded machine
 CAMPAIGN_NAME = 'Winter "A" \\ east\nline 2'  # every character label values escape
 
 
@@ -231,7 +234,8 @@ class MetricsTest(unittest.TestCase):
                 BUSY: "busy",
                 NO_ANSWER: {"outcome": "no-answer", "ring_ms": 300},
                 RINGING: {"outcome": "no-answer", "ring_ms": RINGING_MS}}}, f)
-        cls.procs.start("carrier", [os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
+        cls.carrier = cls.procs.start("carrier", [
+                         os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
                          "--listen", "127.0.0.1:%d" % CARRIER_PORT, "--rules", rules,
                          "--log", os.path.join(cls.tmp, "carrier.jsonl"),
                          "--rtp-ports", CARRIER_RTP, "--seed", "3"])
@@ -342,11 +346,11 @@ class MetricsTest(unittest.TestCase):
 
         try:
             wait_until(ringing_counted, RINGING_MS / 1000 - 1, "the ringing call counted as active")
-        except AssertionError as e:  # say what was seen: CI failed here twice, never locally
-            with open(os.path.join(self.tmp, "carrier.jsonl")) as f:
+        except AssertionError as e:  # say what was seen
+            with open(os.path.join(self.tmp, "carrier.err"), errors="replace") as f:
                 carrier = f.read()[-2000:]
-            raise AssertionError("%s; last scrape %s; CDR %s; carrier log tail %s" % (
-                e, seen, self.call_records().get(ringing), carrier)) from None
+            raise AssertionError("%s; last scrape %s; CDR %s; carrier exit %s, stderr %s" % (
+                e, seen, self.call_records().get(ringing), self.carrier.poll(), carrier)) from None
         ids = [ringing]
         self.assertEqual(self.ended(ringing)["result"], "no-answer")
         for number in (BUSY, NO_ANSWER, ANSWER):
