@@ -6,7 +6,7 @@
 # interval, a results folder (intervals.csv, faults.csv, breaches.txt, soak.png, node
 # logs) and a RESULT line. DURATION: seconds, or 90m, 72h. docs/soak.md.
 # Runs under nice (SOAK_NICE, default 10). Ports: 127.0.0.1 10301-10303, 11301-11303,
-# 12301-12303 (TCP) and 34000-34999 (SIP, RTP).
+# 12301-12303 (TCP) and 13000-13999 (SIP, RTP).
 # Without --build it builds the needed targets of BUILD_DIR (default <repo>/build).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,7 +1,8 @@
 """The soak's full stack on 127.0.0.1: a 3-node cluster (localcluster, port base 3300:
 raft 10301-3, API 11301-3, forward 12301-3) whose nodes all run telephony trunked to one
 waihu-carrier, and three waihu-agents processes whose softphones have every node as a
-registrar (primary first, then the others). SIP and RTP stay in 34000-34999.
+registrar (primary first, then the others). SIP and RTP stay in 13000-13999 (below the
+kernel's ephemeral ports, 32768-60999, which an outgoing connection may hold).
 Also the API client the soak uses: it follows the live nodes, retries through elections
 and logs in again when its token expires (12 h)."""
 import csv
@@ -23,15 +24,15 @@ from sipkit import Procs, udp_port_busy  # noqa: E402
 from ledger import CALLER_PREFIX  # noqa: E402
 
 PORT_BASE = 3300                       # localcluster adds 7000/8000/9000 + node id
-NODE_SIP = 34000                       # + node id
-AGENTS_SIP = 34010                     # + team index + 1
-CARRIER_SIP = 34020
+NODE_SIP = 13000                       # + node id
+AGENTS_SIP = 13010                     # + team index + 1
+CARRIER_SIP = 13020
 # RTP: even ports, one per call leg. All 24 agents may end up on one node (nothing moves
 # them back after a failover): that node then holds ~50 carrier legs (ringing and
 # talking) and 24 agent legs at once; 80 pairs ran out in a 60-minute run.
-CARRIER_RTP = "34030-34199"
-AGENTS_RTP = ("34200-34239", "34240-34279", "34280-34319")
-NODE_RTP = ("34320-34539", "34540-34759", "34760-34979")
+CARRIER_RTP = "13030-13199"
+AGENTS_RTP = ("13200-13239", "13240-13279", "13280-13319")
+NODE_RTP = ("13320-13539", "13540-13759", "13760-13979")
 TEAMS = "abc"                          # team a registers first on n1, b on n2, c on n3
 PASSWORD = "soak-agent-pw-"            # + the agent's number (waihu-agents --password-prefix)
 ADMIN_PASSWORD = "soak-admin-1234"
