@@ -8,11 +8,14 @@ PACKAGES=(
   libjansson-dev libprotobuf-c-dev protobuf-c-compiler libconfig-dev
   libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
   libspandsp-dev libargon2-dev libcsv-dev libsndfile1-dev
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
   sip-tester baresip flite sox postgresql-15 kamailio rtpengine-daemon sipvicious
   etcd-server etcd-client wrk curl iproute2 procps openssl
   libzstd-dev restic
+  clang libclang-rt-14-dev
   chromium fonts-noto-cjk
   python3-yaml systemd
+  faketime
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

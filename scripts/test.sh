@@ -17,6 +17,7 @@ step "build (RelWithDebInfo)" bash scripts/build.sh build RelWithDebInfo || true
 step "build (Sanitize: ASan+UBSan)" bash scripts/build.sh build-asan Sanitize || true
 step "unit tests" bash -c 'cd build && ctest --output-on-failure -j2'
 step "unit tests under ASan+UBSan" bash -c 'cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2'
+step "fuzzing (libFuzzer, 20 s per target)" bash fuzz/run.sh 20
 for t in tests/integration/test_*.py; do
   [ -e "$t" ] || continue
   step "integration: $(basename "$t")" timeout 900 python3 "$t"
@@ -49,6 +50,10 @@ step "integration under ASan+UBSan: test_events.py" "${asan_env[@]}" WAIHU_SLOW=
   timeout 900 python3 tests/integration/test_events.py
 step "integration under ASan+UBSan: test_event_stream.py" "${asan_env[@]}" WAIHU_SLOW=3 \
   timeout 900 python3 tests/integration/test_event_stream.py
+step "integration under ASan+UBSan: test_recordings.py" "${asan_env[@]}" \
+  WAIHU_RECORDINGS_BUILD=build-asan WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_recordings.py
+step "integration under ASan+UBSan: test_recording_speech.py" "${asan_env[@]}" \
+  WAIHU_RECORDINGS_BUILD=build-asan WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_recording_speech.py
 step "integration under ASan+UBSan: test_trunk_failover.py" env WAIHU_FAILOVER_BUILD=build-asan \
   WAIHU_SLOW=3 timeout 900 python3 tests/integration/test_trunk_failover.py
 

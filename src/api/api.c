@@ -196,7 +196,8 @@ static void route(struct api *a, struct http_request *req, const char *method, c
         api_route_imports(a, req, method, path) || api_route_campaigns(a, req, method, path) ||
         api_route_agents(a, req, method, path) || api_route_prompts(a, req, method, path) ||
         api_route_reports(a, req, method, path) || api_route_alerts(a, req, method, path) ||
-        api_route_events(a, req, method, path) || api_route_webhooks(a, req, method, path)) {
+        api_route_events(a, req, method, path) || api_route_webhooks(a, req, method, path) ||
+        api_route_recordings(a, req, method, path)) {
         return;
     }
     api_error(a, req, 404, "not_found", NULL, "no route %s %s", method, path);
@@ -290,6 +291,7 @@ int api_start(uv_loop_t *loop, const struct api_config *conf, struct cluster *c,
     api_reports_start(a);
     api_alerts_start(a);
     api_event_hooks_start(a);
+    api_recordings_start(a, conf);
     char why[256];
     if (api_stream_start(a, why) != 0) {
         LOG_E("api", "%s: the console gets no live updates from this node", why);
@@ -336,6 +338,8 @@ static void http_stopped(void *data)
     api_calls_stop(s->a);
     api_alerts_stop(s->a);
     api_event_hooks_stop(s->a);
+    api_recordings_stop(s->a);
+    api_retrier_stop(s->a); /* after calls and the dialer: their last CDRs are tried once */
     api_event_stream_stop(s->a);
     api_stream_stop(s->a);
     api_seat_stop(s->a);

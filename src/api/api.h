@@ -32,6 +32,15 @@ struct api_config {
      * the same network. Off by default: user-supplied URLs must not reach the cluster's
      * own services (docs/webhooks.md "SSRF guard"). */
     bool webhook_allow_private;
+    /* Directory of this node's encrypted recordings (telephony.recordings_dir), where the
+     * recordings API reads and deletes the files this node holds; NULL or "" = none. */
+    const char *recordings_dir;
+    /* The speech worker of the recordings held here (docs/recordings.md "Speech"):
+     * on/off, concurrent analyses (0 = 1), pocketsphinx model ("" or NULL = Debian's en-us). */
+    bool speech_enabled;
+    unsigned speech_workers;
+    const char *speech_hmm_dir;
+    const char *speech_dict;
 };
 
 /* Serves the API. errmsg (cap 256) says why on failure (unreadable key files too). */

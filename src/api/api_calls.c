@@ -148,6 +148,7 @@ void api_call_record_put(struct api *a, struct store_mutation_builder *mb,
     call_key(o->tenant_id, cdr->start_wall_ms, r.node, cdr->id, key);
     store_mb_put(mb, STORE_CF_CALL, key, sizeof key, v, n);
     free(v);
+    api_recording_put_from_cdr(a, mb, cdr, &r); /* the catalogue row, same mutation */
     char subject[64], dept[64] = "";
     snprintf(subject, sizeof subject, "call/%llu-%llu", (unsigned long long)r.node,
              (unsigned long long)r.id);
@@ -187,7 +188,9 @@ static void on_cdr(struct bridge *b, const struct bridge_cdr *cdr, void *data)
                             .agent = pc->agent, .placed_by = pc->placed_by, .e164 = pc->e164};
     struct store_mutation_builder *mb = store_mb_new();
     api_call_record_put(k->a, mb, cdr, &o);
-    api_submit_mutation(k->a, mb, 0, 0, NULL, NULL);
+    char what[48];
+    snprintf(what, sizeof what, "CDR of call %llu", (unsigned long long)cdr->id);
+    api_submit_until_committed(k->a, mb, what);
     free(pc);
 }
 

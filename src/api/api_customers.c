@@ -328,6 +328,8 @@ static void do_erase(struct creq *c)
     object_name(c->id, obj, sizeof obj);
     /* PIPL erase: the record and its indexes go; a do-not-call entry stays (a hash). */
     api_audit_add(mb, &c->who, "customer.erase", obj, "");
+    /* Their recordings go too (files removed by the nodes holding them, audited). */
+    api_recordings_erase_customer(c->a, mb, c->who.tenant_id, c->id, &c->who);
     customer_event(mb, c->who.tenant_id, r->department, "customer.erased", c->id, NULL);
     customer_record_free(r);
     free(raw);

@@ -155,7 +155,9 @@ bool api_dialer_on_cdr(struct api *a, const struct bridge_cdr *cdr)
                             .placed_by = "dialer", .e164 = call->e164};
     struct store_mutation_builder *mb = store_mb_new();
     api_call_record_put(a, mb, cdr, &o);
-    api_submit_mutation(a, mb, 0, 0, NULL, NULL);
+    char what[48];
+    snprintf(what, sizeof what, "CDR of call %llu", (unsigned long long)cdr->id);
+    api_submit_until_committed(a, mb, what);
 
     Lead *l = lead__unpack(NULL, call->len, call->raw);
     if (l != NULL) {

@@ -55,6 +55,8 @@ struct api {
     struct api_alerts *alerts;       /* alert rules' evaluation, webhooks (api_alert*.c) */
     struct api_event_hooks *event_hooks; /* event webhook delivery (api_event_hooks.c) */
     bool webhook_allow_private;      /* webhooks may go to loopback/private addresses */
+    struct api_recordings *recordings; /* catalogue view, retention (api_recording*.c) */
+    struct api_retrier *retrier;     /* writes retried until they commit (api_submit_retry.c) */
 };
 
 /* Answers with a JSON document (takes ownership of doc). */
@@ -74,6 +76,12 @@ int api_client_seq(struct api *a, struct http_request *req, uint64_t *client_id,
  * (0 = none); cb gets the cluster status and result (NULL: only failures are logged). */
 void api_submit_mutation(struct api *a, struct store_mutation_builder *mb, uint64_t client_id,
                          uint64_t seq, cluster_submit_cb cb, void *data);
+/* Submits a Mutation (takes ownership of mb) that must survive elections, e.g. a CDR:
+ * retried with a backoff until it commits, exactly once (its own client id, seq 1);
+ * given up only when the node stops (logged with what). */
+void api_submit_until_committed(struct api *a, struct store_mutation_builder *mb,
+                                const char *what);
+void api_retrier_stop(struct api *a);
 /* Answers a failed submit (status != 0 or r->code != 0) with the right 4xx/5xx; what
  * names the operation. Returns true when it answered. */
 bool api_submit_failed(struct api *a, struct http_request *req, int status,
@@ -317,5 +325,30 @@ void api_event_hooks_stop(struct api *a);
  * records of tenant/department (api_stream.c). */
 void api_stream_broadcast(struct api *a, enum auth_action need, uint64_t tenant,
                           const char *department, json_t *doc);
+
+/* Recordings (api_recording*.c, docs/recordings.md): the catalogue, search, playback,
+ * holds and retention. dir: this node's recordings directory (NULL or "": none). */
+struct api_recordings;
+void api_recordings_start(struct api *a, const struct api_config *conf);
+void api_recordings_stop(struct api *a);
+bool api_route_recordings(struct api *a, struct http_request *req, const char *method,
+                          const char *path);
+/* Adds the catalogue row of the call's recording (if it was recorded) to mb, the mutation
+ * of its CDR r. */
+void api_recording_put_from_cdr(struct api *a, struct store_mutation_builder *mb,
+                                const struct bridge_cdr *cdr, const CallRecord *r);
+/* Adds to mb the deletion (tombstones, audited by who) of every live recording of a
+ * customer being erased; the holders remove the files when they apply it. */
+void api_recordings_erase_customer(struct api *a, struct store_mutation_builder *mb,
+                                   uint64_t tenant, uint64_t customer,
+                                   const struct auth_principal *who);
+/* For the speech worker: commits the analysis of recording (node, call) of tenant: the
+ * analysis fields of an (analysed, keywords, sentiment, sentiment_reasons, risk_score,
+ * analysis_error, audio_s, processing_s; copied) over the row's others, conditioned on the
+ * row read, then done(data, status): 0, WAIHU_ENOTFOUND (no live row), WAIHU_ECONFLICT (the
+ * row changed meanwhile: call again), or a cluster error. Core loop. */
+void api_recording_set_analysis(struct api *a, uint64_t tenant, uint64_t node, uint64_t call,
+                                const Recording *an, void (*done)(void *data, int status),
+                                void *data);
 
 #endif

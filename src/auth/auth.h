@@ -48,6 +48,10 @@ enum auth_action {
     AUTH_ALERT_WRITE,       /* alert rules, acknowledging alerts (supervisors: department) */
     AUTH_EVENT_READ,        /* the event log and its live stream (supervisors: department) */
     AUTH_WEBHOOK_ADMIN,     /* event webhook subscriptions (they carry every event out) */
+    AUTH_RECORDING_READ,    /* search, metadata and playback of recordings, audited
+                               (agents: their own calls') */
+    AUTH_RECORDING_HOLD,    /* legal hold on or off (audited) */
+    AUTH_RECORDING_POLICY,  /* the tenant's retention period */
     AUTH_ACTION_COUNT
 };
 

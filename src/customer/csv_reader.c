@@ -105,6 +105,8 @@ static int reserve(struct buf *b, size_t extra)
 
 static int append(struct buf *b, const void *s, size_t n)
 {
+    if (n == 0)
+        return 0; /* b->data may still be NULL: no pointer arithmetic on it (UBSan) */
     if (reserve(b, n) != 0)
         return WAIHU_ENOMEM;
     memcpy(b->data + b->len, s, n);

@@ -37,14 +37,36 @@ static void set_string(char **slot, const char *value)
     *slot = xstrdup(value);
 }
 
+/* True when s is exactly "dddd-dd-dd", "dddd-dd-ddTdd:dd:dd" (T or space) or that and "Z":
+ * sscanf alone let "2026-03-8(" and "01:-1:00" through (fuzz/fuzz_customer_json.c). */
+static bool time_shape_ok(const char *s, size_t len)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (len != 10 && len != 19 && len != 20) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        bool ok = shape[i] == 'd'   ? s[i] >= '0' && s[i] <= '9'
+                  : shape[i] == 'T' ? s[i] == 'T' || s[i] == ' '
+                                    : s[i] == shape[i];
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* "2026-01-31", "2026-01-31T08:00:00Z" (or with a space) -> ms since the epoch (UTC). */
 static int parse_time(const char *s, int64_t *ms)
 {
     struct tm tm = {0};
     int y, mo, d, h = 0, mi = 0, sec = 0;
     char tail[8] = "";
-    int n = sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi, &sec, tail);
     size_t len = strlen(s);
+    if (!time_shape_ok(s, len)) {
+        return WAIHU_EINVAL;
+    }
+    int n = sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi, &sec, tail);
     if (!(n == 3 && len == 10) && !(n == 6 && len == 19) &&
         !(n == 7 && strcmp(tail, "Z") == 0 && len == 20)) {
         return WAIHU_EINVAL;

@@ -404,6 +404,10 @@ int bridge_on_media_event(struct bridge *b, const struct media_event *ev)
     case MEDIA_EV_RECORDING:
         c->rec_err = ev->u.recording.err;
         c->rec_frames = ev->u.recording.frames;
+        if (ev->u.recording.bytes > 0) { /* the stop: the sealed file's size and checksum */
+            c->rec_bytes = ev->u.recording.bytes;
+            memcpy(c->rec_sha256, ev->u.recording.sha256, sizeof c->rec_sha256);
+        }
         break;
     case MEDIA_EV_CLOSED:
         c->rtp[0] = ev->stats[0];

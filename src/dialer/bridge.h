@@ -95,6 +95,9 @@ struct bridge_cdr {
     const char *recording;                     /* path, or NULL when not recorded */
     int recording_err;                         /* 0 or the writer's error */
     uint64_t recording_frames;
+    uint64_t recording_bytes;                  /* size of the sealed file (0: unknown) */
+    const uint8_t *recording_sha256;           /* its SHA-256 (32 bytes) as written, or NULL */
+    int64_t end_wall_ms;                       /* start_wall_ms + duration_ms */
     struct media_leg_stats carrier_rtp, agent_rtp;
 };
 

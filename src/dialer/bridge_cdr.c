@@ -87,6 +87,9 @@ static void deliver(struct bridge_call *c)
         .recording = c->recording ? c->rec_path : NULL,
         .recording_err = c->rec_err,
         .recording_frames = c->rec_frames,
+        .recording_bytes = c->rec_bytes,
+        .recording_sha256 = c->rec_bytes > 0 ? c->rec_sha256 : NULL,
+        .end_wall_ms = c->start_wall_ms + (int64_t)span(c->start_ms, c->end_ms),
         .carrier_rtp = c->rtp[0],
         .agent_rtp = c->rtp[1],
     };

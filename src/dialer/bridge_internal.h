@@ -123,6 +123,8 @@ struct bridge_call {
     char rec_path[512];
     int recording, rec_err;
     uint64_t rec_frames;
+    uint64_t rec_bytes;
+    uint8_t rec_sha256[32];
     struct media_leg_stats rtp[2];
     uint64_t start_ms, end_ms;
     int64_t start_wall_ms;

@@ -1,5 +1,6 @@
 /* A peer's SDP -> struct bridge_sdp, through sofia-sip's parser. */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -78,12 +79,74 @@ static int fill(const sdp_session_t *sess, struct bridge_sdp *out, char *errmsg,
     return 0;
 }
 
+/* Length of the RFC 4566 token at s (token-char: no space, '/', quotes or separators). */
+static size_t token_len(const char *s, size_t n)
+{
+    static const char chars[] = "!#$%&'*+-.^_`{|}~0123456789"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t i = 0;
+    while (i < n && s[i] != '\0' && strchr(chars, s[i]) != NULL) {
+        i++;
+    }
+    return i;
+}
+
+/* One m= line after "m=" (n bytes): <media> <port>[/<count>] <proto> <fmt>..., with proto
+ * token *("/" token) (RFC 4566 5.14); blanks between fields. */
+static bool media_line_ok(const char *s, size_t n)
+{
+    size_t i = 0, field = 0;
+    while (i < n) {
+        size_t k;
+        if (s[i] == ' ' || s[i] == '\t') {
+            i++;
+            continue;
+        }
+        if (field == 1) { /* port: digits, optionally /digits */
+            k = strspn(s + i, "0123456789");
+            if (k > 0 && i + k < n && s[i + k] == '/') {
+                size_t c = strspn(s + i + k + 1, "0123456789");
+                k = c > 0 ? k + 1 + c : 0;
+            }
+        } else {
+            k = token_len(s + i, n - i);
+            while (field == 2 && k > 0 && i + k < n && s[i + k] == '/') {
+                size_t t = token_len(s + i + k + 1, n - i - k - 1);
+                k = t > 0 ? k + 1 + t : 0;
+            }
+        }
+        if (k == 0 || (i + k < n && s[i + k] != ' ' && s[i + k] != '\t')) {
+            return false;
+        }
+        i += k;
+        field++;
+    }
+    return field >= 4;
+}
+
+/* Debian's sofia-sip 1.12.11 loops forever on some malformed m= lines ("m=audio 0 X((",
+ * "m=audio 5004PAR /TVP 8": fuzz/fuzz_sdp.c), so only well-formed ones reach it. */
+static bool media_lines_ok(const char *text)
+{
+    for (const char *line = text; line != NULL; line = strpbrk(line, "\r\n")) {
+        line += strspn(line, "\r\n \t"); /* sofia-sip ends lines at CR or LF, skips blanks */
+        if (line[0] == 'm' && line[1] == '=' &&
+            !media_line_ok(line + 2, strcspn(line + 2, "\r\n"))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int bridge_sdp_parse(const char *text, struct bridge_sdp *out, char *errmsg, size_t errmsg_size)
 {
     if (!text || !out) {
         return fail(errmsg, errmsg_size, "no body", NULL);
     }
     memset(out, 0, sizeof *out);
+    if (!media_lines_ok(text)) {
+        return fail(errmsg, errmsg_size, "syntax", "malformed m= line (RFC 4566 5.14)");
+    }
     su_home_t *home = su_home_new(sizeof(su_home_t));
     if (!home) {
         return WAIHU_ENOMEM;

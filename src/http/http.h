@@ -50,6 +50,15 @@ WAIHU_API int http_request_gone(const struct http_request *req);
 WAIHU_API void http_respond(struct http_request *req, int status, const char *content_type,
                             const char *body, size_t len);
 
+/* http_respond with extra header lines, e.g. "Accept-Ranges: bytes\r\nContent-Range:
+ * bytes 0-9/100\r\n" (copied; each line "Name: value\r\n", at most
+ * HTTP_EXTRA_HEADERS_MAX bytes in all). Malformed lines (a CR or LF inside a line, no
+ * colon) are never sent: the answer becomes a bodiless 500. headers may be NULL. */
+#define HTTP_EXTRA_HEADERS_MAX 512
+WAIHU_API void http_respond_headers(struct http_request *req, int status,
+                                    const char *content_type, const char *headers,
+                                    const char *body, size_t len);
+
 /* Listens on "host:port" (IPv4 literal; port 0 picks a free port, see
  * http_server_port). Bodies over max_body_bytes get 413 {"error":{"code":"too_large",...}}
  * and the connection is closed, without calling the handler; chunked request bodies get

@@ -73,6 +73,11 @@ void request_free(struct http_request *req);
 /* Formats the whole response into req->out; returns 0 or WAIHU_ENOMEM. */
 int request_format(struct http_request *req, int status, const char *content_type,
                    const char *body, size_t len);
+/* request_format with extra header lines (already checked, or NULL). */
+int request_format_headers(struct http_request *req, int status, const char *content_type,
+                           const char *extra, const char *body, size_t len);
+/* Whether extra header lines are well formed (see http_respond_headers). */
+bool request_headers_valid(const char *headers);
 /* Adds a header copy to the snapshot; returns 0 or WAIHU_ENOMEM. */
 int request_add_header(struct http_request *req, const char *name, size_t name_len,
                        const char *value);

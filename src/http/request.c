@@ -249,6 +249,7 @@ static const char *status_text(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 206: return "Partial Content";
     case 301: return "Moved Permanently";
     case 302: return "Found";
     case 304: return "Not Modified";
@@ -266,6 +267,7 @@ static const char *status_text(int status)
     case 412: return "Precondition Failed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
@@ -278,9 +280,43 @@ static const char *status_text(int status)
     }
 }
 
+bool request_headers_valid(const char *headers)
+{
+    if (headers == NULL) {
+        return true;
+    }
+    if (strlen(headers) > HTTP_EXTRA_HEADERS_MAX) {
+        return false;
+    }
+    /* Lines "Name: value\r\n": no other CR or LF (no response splitting). */
+    const char *p = headers;
+    while (*p != '\0') {
+        const char *eol = strstr(p, "\r\n");
+        const char *colon = strchr(p, ':');
+        if (eol == NULL || colon == NULL || colon > eol || colon == p ||
+            memchr(p, '\n', (size_t)(eol - p)) != NULL ||
+            memchr(p, '\r', (size_t)(eol - p)) != NULL) {
+            return false;
+        }
+        p = eol + 2;
+    }
+    return true;
+}
+
 int request_format(struct http_request *req, int status, const char *content_type,
                    const char *body, size_t len)
 {
+    return request_format_headers(req, status, content_type, NULL, body, len);
+}
+
+int request_format_headers(struct http_request *req, int status, const char *content_type,
+                           const char *extra, const char *body, size_t len)
+{
+    if (!request_headers_valid(extra)) {
+        extra = NULL;
+        status = 500;
+        body = NULL;
+    }
     if (status < 200 || status > 999) {
         status = 500;
     }
@@ -302,10 +338,10 @@ int request_format(struct http_request *req, int status, const char *content_typ
     if (!no_body) {
         snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", len);
     }
-    char head[512];
-    int n = snprintf(head, sizeof head, "HTTP/1.%d %d %s\r\nContent-Type: %s\r\n%s%s\r\n",
+    char head[512 + HTTP_EXTRA_HEADERS_MAX];
+    int n = snprintf(head, sizeof head, "HTTP/1.%d %d %s\r\nContent-Type: %s\r\n%s%s%s\r\n",
                      req->http10 ? 0 : 1, status, status_text(status), content_type, clen,
-                     conn);
+                     extra ? extra : "", conn);
     if (n < 0 || (size_t)n >= sizeof head) {
         /* Only an absurd content type gets here. */
         n = snprintf(head, sizeof head, "HTTP/1.%d %d %s\r\n%s%s\r\n", req->http10 ? 0 : 1,

@@ -572,12 +572,21 @@ int http_server_set_ws(struct http_server *s, const char *path, size_t max_messa
 void http_respond(struct http_request *req, int status, const char *content_type,
                   const char *body, size_t len)
 {
+    http_respond_headers(req, status, content_type, NULL, body, len);
+}
+
+void http_respond_headers(struct http_request *req, int status, const char *content_type,
+                          const char *headers, const char *body, size_t len)
+{
     if (req->wsi == NULL || req->state != REQ_HANDLER) {
         request_free(req);
         return;
     }
     req->state = REQ_RESPONDED;
-    if (request_format(req, status, content_type, body, len) != 0) {
+    if (!request_headers_valid(headers)) {
+        LOG_E(MOD, "%s %s: malformed extra headers refused", req->method, req->path);
+    }
+    if (request_format_headers(req, status, content_type, headers, body, len) != 0) {
         LOG_E(MOD, "%s %s: out of memory for the response", req->method, req->path);
         struct lws *wsi = req->wsi;
         detach(req);

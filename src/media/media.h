@@ -205,6 +205,11 @@ WAIHU_API int media_rec_writer_append(struct media_rec_writer *w, const int16_t 
 /* Seals the partial chunk as the final one, closes and frees w (also on error).
  * Returns 0 or WAIHU_EIO. */
 WAIHU_API int media_rec_writer_close(struct media_rec_writer *w);
+/* media_rec_writer_close that also gives the SHA-256 of every byte written to the file
+ * (header and sealed chunks, as on disk: the catalogue's checksum) and their count, as far
+ * as they were written (also on error). sha256 and bytes may be NULL. */
+WAIHU_API int media_rec_writer_finish(struct media_rec_writer *w, uint8_t sha256[32],
+                                      uint64_t *bytes);
 
 struct media_rec_info {
     uint32_t chunks;     /* chunks that decrypted */
@@ -220,6 +225,18 @@ struct media_rec_info {
 WAIHU_API int media_rec_decrypt(const char *in_path, const uint8_t key[MEDIA_REC_KEY_BYTES],
                                 const char *out_path, struct media_rec_info *info,
                                 char *errmsg, size_t errmsg_size);
+/* Bytes of the WAV header media_rec_decrypt and media_rec_decrypt_buf write. */
+#define MEDIA_REC_WAV_HEADER_BYTES 44
+/* Decrypts a whole recording held in memory (in, len bytes) into a malloc'd WAV (*wav,
+ * *wav_len; caller frees). Every chunk's tag is checked before this returns, so a caller
+ * that sends *wav only on 0 never sends unauthenticated audio. A truncated file returns 0
+ * with info->truncated = 1 (the caller decides: playback refuses it). Returns 0,
+ * WAIHU_ECORRUPT (bad header, a tag fails, chunks out of order or after the final one:
+ * *wav is NULL), WAIHU_ENOMEM. Pure; any thread. */
+WAIHU_API int media_rec_decrypt_buf(const uint8_t *in, size_t len,
+                                    const uint8_t key[MEDIA_REC_KEY_BYTES], uint8_t **wav,
+                                    size_t *wav_len, struct media_rec_info *info, char *errmsg,
+                                    size_t errmsg_size);
 
 /* ---------------------------------------------------------------------------
  * The engine: worker threads relaying RTP between the two legs of a session.
@@ -278,6 +295,8 @@ struct media_event {
         struct {
             int err;
             uint64_t frames;
+            uint64_t bytes;     /* size of the sealed file (stop only) */
+            uint8_t sha256[32]; /* of the sealed file, as written (stop only) */
         } recording;
         struct {
             uint32_t id;                   /* media_play_config.id */

@@ -164,3 +164,84 @@ err:
     free(r);
     return rv;
 }
+
+int media_rec_decrypt_buf(const uint8_t *in, size_t len, const uint8_t key[MEDIA_REC_KEY_BYTES],
+                          uint8_t **wav, size_t *wav_len, struct media_rec_info *info,
+                          char *errmsg, size_t errmsg_size)
+{
+    char dummy[1];
+    if (errmsg == NULL) {
+        errmsg = dummy;
+        errmsg_size = sizeof(dummy);
+    }
+    memset(info, 0, sizeof(*info));
+    *wav = NULL;
+    *wav_len = 0;
+    if (len < REC_HEADER_BYTES) {
+        snprintf(errmsg, errmsg_size, "short header (%zu bytes)", len);
+        return WAIHU_ECORRUPT;
+    }
+    int rv = check_header(in, errmsg, errmsg_size, "recording");
+    if (rv != 0)
+        return rv;
+    /* Plaintext never exceeds the ciphertext: one allocation for the whole WAV. */
+    uint8_t *out = malloc(WAV_HEADER_BYTES + len);
+    if (out == NULL)
+        return WAIHU_ENOMEM;
+    size_t pos = REC_HEADER_BYTES, w = WAV_HEADER_BYTES;
+    while (!info->complete) {
+        if (len - pos < REC_CHUNK_HEADER_BYTES) {
+            if (len - pos > 0)
+                snprintf(errmsg, errmsg_size, "chunk %u: cut short", info->chunks);
+            break; /* truncated (between chunks or inside a chunk header) */
+        }
+        const uint8_t *ch = in + pos;
+        uint32_t flags_len = rec_get32(ch + 4);
+        size_t n = flags_len & ~REC_FINAL_FLAG;
+        if (rec_get32(ch) != info->chunks || n > REC_CHUNK_MAX_BYTES ||
+            n % REC_FRAME_BYTES != 0) {
+            snprintf(errmsg, errmsg_size, "chunk %u: bad index or length", info->chunks);
+            rv = WAIHU_ECORRUPT;
+            goto err;
+        }
+        if (len - pos - REC_CHUNK_HEADER_BYTES < n + REC_TAG_BYTES) {
+            snprintf(errmsg, errmsg_size, "chunk %u: cut short", info->chunks);
+            break;
+        }
+        uint8_t nonce[REC_NONCE_BYTES], aad[REC_HEADER_BYTES + REC_CHUNK_HEADER_BYTES];
+        memcpy(nonce, in + 20, REC_SALT_BYTES);
+        rec_put32(nonce + REC_SALT_BYTES, info->chunks);
+        memcpy(aad, in, REC_HEADER_BYTES);
+        memcpy(aad + REC_HEADER_BYTES, ch, REC_CHUNK_HEADER_BYTES);
+        const uint8_t *ct = ch + REC_CHUNK_HEADER_BYTES;
+        /* The tag is const for decryption; aes256gcm_run takes it writable. */
+        uint8_t tag[REC_TAG_BYTES];
+        memcpy(tag, ct + n, REC_TAG_BYTES);
+        rv = aes256gcm_run(0, key, nonce, aad, sizeof(aad), ct, n, out + w, tag);
+        if (rv != 0) {
+            snprintf(errmsg, errmsg_size, "chunk %u: %s", info->chunks,
+                     rv == WAIHU_ECORRUPT ? "authentication failed (wrong key or altered)"
+                                          : waihu_strerror(rv));
+            goto err;
+        }
+        w += n;
+        pos += REC_CHUNK_HEADER_BYTES + n + REC_TAG_BYTES;
+        info->chunks++;
+        info->frames += n / REC_FRAME_BYTES;
+        info->complete = (flags_len & REC_FINAL_FLAG) != 0;
+    }
+    if (info->complete && pos != len) {
+        snprintf(errmsg, errmsg_size, "%zu bytes after the final chunk", len - pos);
+        rv = WAIHU_ECORRUPT;
+        goto err;
+    }
+    info->truncated = !info->complete;
+    wav_header(out, (uint32_t)(w - WAV_HEADER_BYTES));
+    *wav = out;
+    *wav_len = w;
+    return 0;
+err:
+    OPENSSL_cleanse(out, w);
+    free(out);
+    return rv;
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "rec_format.h"
@@ -17,12 +18,16 @@ struct media_rec_writer {
     uint8_t header[REC_HEADER_BYTES];
     uint32_t index;
     size_t fill_bytes;                     /* plaintext bytes buffered */
+    EVP_MD_CTX *sum;                       /* SHA-256 of every byte written (catalogue) */
+    uint64_t bytes;                        /* bytes written */
     uint8_t plain[REC_CHUNK_MAX_BYTES];
     uint8_t sealed[REC_CHUNK_HEADER_BYTES + REC_CHUNK_MAX_BYTES + REC_TAG_BYTES];
 };
 
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
+    if (len == 0)
+        return 0;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -48,9 +53,17 @@ int media_rec_writer_open(const char *path, const uint8_t key[MEDIA_REC_KEY_BYTE
         snprintf(errmsg, errmsg_size, "%s: out of memory", path);
         return WAIHU_ENOMEM;
     }
+    w->sum = EVP_MD_CTX_new();
+    if (w->sum == NULL || EVP_DigestInit_ex(w->sum, EVP_sha256(), NULL) != 1) {
+        snprintf(errmsg, errmsg_size, "%s: out of memory", path);
+        EVP_MD_CTX_free(w->sum);
+        free(w);
+        return WAIHU_ENOMEM;
+    }
     w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         snprintf(errmsg, errmsg_size, "%s: open: %s", path, strerror(errno));
+        EVP_MD_CTX_free(w->sum);
         free(w);
         return WAIHU_EIO;
     }
@@ -67,10 +80,13 @@ int media_rec_writer_open(const char *path, const uint8_t key[MEDIA_REC_KEY_BYTE
         snprintf(errmsg, errmsg_size, "%s: write header: %s", path, strerror(errno));
         close(w->fd);
         unlink(path);
+        EVP_MD_CTX_free(w->sum);
         OPENSSL_cleanse(w, sizeof(*w));
         free(w);
         return WAIHU_EIO;
     }
+    EVP_DigestUpdate(w->sum, h, REC_HEADER_BYTES);
+    w->bytes = REC_HEADER_BYTES;
     *out = w;
     return 0;
 }
@@ -90,9 +106,12 @@ static int seal(struct media_rec_writer *w, int final)
                      ct + w->fill_bytes);
     if (rv != 0)
         return rv;
-    rv = write_all(w->fd, ch, REC_CHUNK_HEADER_BYTES + w->fill_bytes + REC_TAG_BYTES);
+    size_t n = REC_CHUNK_HEADER_BYTES + w->fill_bytes + REC_TAG_BYTES;
+    rv = write_all(w->fd, ch, n);
     if (rv != 0)
         return rv;
+    EVP_DigestUpdate(w->sum, ch, n);
+    w->bytes += n;
     w->index++;
     w->fill_bytes = 0;
     return 0;
@@ -113,14 +132,25 @@ int media_rec_writer_append(struct media_rec_writer *w, const int16_t *frames, s
     return 0;
 }
 
-int media_rec_writer_close(struct media_rec_writer *w)
+int media_rec_writer_finish(struct media_rec_writer *w, uint8_t sha256[32], uint64_t *bytes)
 {
     if (w == NULL)
         return 0;
     int rv = seal(w, 1);
     if (close(w->fd) != 0 && rv == 0)
         rv = WAIHU_EIO;
+    unsigned int n = 0;
+    if (sha256 != NULL && EVP_DigestFinal_ex(w->sum, sha256, &n) != 1 && rv == 0)
+        rv = WAIHU_ENOMEM;
+    if (bytes != NULL)
+        *bytes = w->bytes;
+    EVP_MD_CTX_free(w->sum);
     OPENSSL_cleanse(w, sizeof(*w));
     free(w);
     return rv;
+}
+
+int media_rec_writer_close(struct media_rec_writer *w)
+{
+    return media_rec_writer_finish(w, NULL, NULL);
 }

@@ -81,9 +81,9 @@ static void rec_finish(struct wsession *ws)
 {
     if (ws->rec == NULL)
         return;
-    int rv = media_rec_writer_close(ws->rec);
-    ws->rec = NULL;
     struct media_event ev = {.type = MEDIA_EV_RECORDING};
+    int rv = media_rec_writer_finish(ws->rec, ev.u.recording.sha256, &ev.u.recording.bytes);
+    ws->rec = NULL;
     ev.u.recording.err = ws->rec_err != 0 ? ws->rec_err : rv;
     ev.u.recording.frames = ws->rec_frames;
     wsession_emit(ws, &ev);

@@ -182,6 +182,7 @@ static void *sip_thread(void *arg)
     const char *transport = !e->bind_udp ? ";transport=tcp" : !e->bind_tcp ? ";transport=udp" : "";
     snprintf(url, sizeof url, "sip:%s%s", bind, transport);
 
+    sip_steady_clock_install();
     su_init();
     su_log_set_level(NULL, 0);
     e->root = su_root_create(e);

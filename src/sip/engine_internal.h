@@ -141,4 +141,8 @@ const char *registrar_contact(struct sip_engine *e, const char *user);
 void registrar_sweep(struct sip_engine *e, uint64_t now_ms);
 void registrar_free_all(struct sip_engine *e);
 
+/* Makes sofia-sip's clock steady (wall clock at start + monotonic time): a stepped wall
+ * clock must not reach its timers (steady_clock.c). Process-wide, idempotent. */
+void sip_steady_clock_install(void);
+
 #endif

@@ -106,11 +106,8 @@ int store_open(const char *dir, struct store **out, char *errmsg)
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.05);
     rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
     /* One budget for the memtables of all column families: each family alone may grow
-     * to 64 MiB twice over, so ten of them let a node's memory creep for hours (the soak
-     * measured +28% in an hour) before each had flushed once. Over the budget, RocksDB
-     * flushes the largest; a small budget is full within minutes, so memtables stop
-     * growing early in a node's life (bulk imports flush more often, compaction merges
-     * the small files). */
+     * to 64 MiB twice over, so ten of them could hold 1.3 GB before each had flushed
+     * once. Over the budget, RocksDB flushes the largest. */
     rocksdb_options_set_db_write_buffer_size(s->opts, STORE_MEMTABLE_BUDGET);
     if ((rv = store_db_open(s, errmsg)) != 0) {
         rocksdb_options_destroy(s->opts);

@@ -135,7 +135,9 @@ static uint8_t *stamped_value(const ProtobufCBinaryData *value, uint32_t field,
     if (buf == NULL) {
         return NULL;
     }
-    memcpy(buf, value->data, value->len);
+    if (value->len > 0) { /* an empty value may have no data pointer (memcpy from NULL) */
+        memcpy(buf, value->data, value->len);
+    }
     size_t n = value->len;
     for (uint64_t v = (uint64_t)field << 3; ; v >>= 7) { /* wire type 0: varint */
         buf[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
@@ -198,7 +200,9 @@ static void write_ops(struct store *s, rocksdb_writebatch_wi_t *b, int64_t stamp
                 waihu_fatal("store", "out of memory noting an event");
             }
             memcpy(owned, k, klen);
-            memcpy(owned + klen, val, vlen);
+            if (vlen > 0) { /* an empty value may have no data pointer */
+                memcpy(owned + klen, val, vlen);
+            }
             free(stamped);
             store_watch_note(s, op->cf, owned, klen, owned + klen, vlen, false, owned);
         } else if (!op->append_commit_suffix) {

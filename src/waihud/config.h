@@ -27,6 +27,11 @@ struct waihud_config {
     unsigned carrier_timeout_ms;
     unsigned rtp_timeout_ms;
     unsigned amd;
+    /* speech worker (docs/recordings.md "Speech") */
+    unsigned speech_enabled; /* 0 or 1 */
+    unsigned speech_workers;
+    char speech_hmm_dir[400];
+    char speech_dict[400];
 };
 
 /* Parses argv (and the file named by --config). On error writes "file:line: key: why"

@@ -203,6 +203,11 @@ int main(int argc, char **argv)
                                   .rate_limit_burst = d.cfg.rate_limit_burst,
                                   .import_dir = d.cfg.import_dir,
                                   .web_dir = d.cfg.web_dir, .prompts_dir = prompts_dir,
+                                  .recordings_dir = d.cfg.recordings_dir,
+                                  .speech_enabled = d.cfg.speech_enabled != 0,
+                                  .speech_workers = d.cfg.speech_workers,
+                                  .speech_hmm_dir = d.cfg.speech_hmm_dir,
+                                  .speech_dict = d.cfg.speech_dict,
                                   .webhook_allow_private = d.cfg.webhook_allow_private != 0};
     if ((rv = api_start(&d.loop, &api_conf, d.cluster, d.store, &d.api, errmsg)) != 0) {
         LOG_E("waihud", "api %s: %s", d.cfg.cluster.self.api_address, errmsg);

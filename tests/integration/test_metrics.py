@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -63,6 +64,7 @@ TENANT, LOADED_NODE = 1, 78
 TRUNK = "carrier-a"
 ANSWER, BUSY, NO_ANSWER, RINGING = ("+8613900000001", "+8613900000002", "+8613900000003",
                                     "+8613900000004")
+RING_3S = "+8613900000005"
 RINGING_MS = 15000  # long enough to see it ringing on a loaded machine
 CAMPAIGN_NAME = 'Winter "A" \\ east\nline 2'  # every character label values escape
 
@@ -233,7 +235,8 @@ class MetricsTest(unittest.TestCase):
                 ANSWER: {"outcome": "answer", "ring_ms": 200, "talk_ms": 1500},
                 BUSY: "busy",
                 NO_ANSWER: {"outcome": "no-answer", "ring_ms": 300},
-                RINGING: {"outcome": "no-answer", "ring_ms": RINGING_MS}}}, f)
+                RINGING: {"outcome": "no-answer", "ring_ms": RINGING_MS},
+                RING_3S: {"outcome": "no-answer", "ring_ms": 3000}}}, f)
         cls.carrier = cls.procs.start("carrier", [
                          os.path.join(BUILD, "tools/waihu-carrier/waihu-carrier"),
                          "--listen", "127.0.0.1:%d" % CARRIER_PORT, "--rules", rules,
@@ -449,6 +452,39 @@ class MetricsTest(unittest.TestCase):
                             "--metrics", path], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+
+    def test_6_a_cdr_written_while_the_cluster_has_no_quorum_is_not_lost(self):
+        """A CDR whose first commit fails (no leader can be elected: both other nodes are
+        stopped) is written once the cluster is back, exactly once (regression: the soak
+        lost 44 CDRs of calls that ended during elections)."""
+        ringing = self.place(RING_3S)
+        wait_until(lambda: scrape(self.n1).get("waihu_calls_active") == 1, 10,
+                   "the call ringing on n1")
+        others = [self.n2, self.n3]
+        for n in others:
+            os.kill(n.proc.pid, signal.SIGSTOP)
+        try:
+            # Once the call has ended and n1 knows no leader, the CDR's first commit has
+            # failed: a write pending at a lost leader fails when n1 gives it up, and one
+            # submitted without a leader fails at once.
+            wait_until(lambda: (lambda m: m.get("waihu_calls_active") == 0 and
+                                m.get("waihu_raft_leader_id") == 0)(scrape(self.n1)), 30,
+                       "the call ended on n1, which knows no leader")
+        finally:
+            for n in others:
+                os.kill(n.proc.pid, signal.SIGCONT)
+        self.c.wait_ready(timeout=30)  # reads are audited: they need a leader again
+        cdr = self.ended(ringing)
+        self.assertEqual(cdr["result"], "no-answer", cdr)
+
+        def ended_events():
+            s, doc = self.admin.call("GET", "/v1/events?limit=1000")
+            self.assertEqual(s, 200, doc)
+            return [e for e in doc["items"] if e["type"] == "call.ended" and
+                    e["subject"] == "call/" + ringing]
+        self.assertEqual(len(wait_until(ended_events, 10, "its call.ended event")), 1)
+        self.c.wait_converged()
+        self.assertEqual(len(ended_events()), 1)  # a retry of a committed try is not applied
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -46,6 +46,7 @@ class Node:
         self.proc = None
         self.bootstrap = True
         self.extra_args = []
+        self.env = None  # environment of the daemon (None: this process's), e.g. libfaketime
 
     def member_conf(self):
         return ('    { id = %d; name = "%s"; dc = "%s"; raft_address = "%s";\n'
@@ -82,7 +83,8 @@ class Node:
         assert self.proc is None or self.proc.poll() is not None
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.cluster.binary, "--config", self.conf] + self.extra_args,
-                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+                                     stdout=logf, stderr=logf, stdin=subprocess.DEVNULL,
+                                     env=self.env)
         logf.close()
 
     def alive(self):

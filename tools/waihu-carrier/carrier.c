@@ -202,7 +202,8 @@ static void answer(struct ccall *k)
     k->answer_ms = clock_now_ms();
     if (k->rtp.fd >= 0) {
         const struct sim_audio *audio =
-            k->plan.outcome == OUTCOME_VOICEMAIL ? &c->voicemail : &c->human;
+            k->plan.audio ? k->plan.audio
+            : k->plan.outcome == OUTCOME_VOICEMAIL ? &c->voicemail : &c->human;
         sim_rtp_start(&k->rtp, &k->offer, audio->samples ? audio : NULL, k->answer_ms);
         if (k->plan.dtmf[0]) {
             sim_rtp_dtmf(&k->rtp, k->plan.dtmf, k->answer_ms + k->plan.dtmf_at_ms,

@@ -42,6 +42,12 @@ void rules_init(struct rules *r, uint64_t seed)
 
 void rules_free(struct rules *r)
 {
+    for (size_t i = 0; r->numbers != NULL && i < r->n_numbers; i++) {
+        if (r->numbers[i].audio != NULL) {
+            sim_audio_free(r->numbers[i].audio);
+            free(r->numbers[i].audio);
+        }
+    }
     free(r->numbers);
     r->numbers = NULL;
     r->n_numbers = 0;
@@ -135,7 +141,20 @@ static int parse_rule(const char *number, json_t *v, struct rule *out, char *err
     if (json_is_object(v)) {
         json_t *code = json_object_get(v, "code"), *ring = json_object_get(v, "ring_ms"),
                *talk = json_object_get(v, "talk_ms"), *dtmf = json_object_get(v, "dtmf"),
-               *dtmf_at = json_object_get(v, "dtmf_at_ms");
+               *dtmf_at = json_object_get(v, "dtmf_at_ms"), *wav = json_object_get(v, "wav");
+        if (wav) {
+            const char *path = json_string_value(wav);
+            char why[200];
+            out->audio = calloc(1, sizeof *out->audio);
+            if (!path || !out->audio || sim_audio_load(path, out->audio, why, sizeof why) != 0) {
+                snprintf(err, err_len, "numbers.%s: wav: %s", number,
+                         !path ? "want a file name" : !out->audio ? "out of memory" : why);
+                free(out->audio);
+                out->audio = NULL;
+                return -1;
+            }
+            out->plan.audio = out->audio;
+        }
         if (dtmf) {
             const char *d = json_string_value(dtmf);
             if (!d || strlen(d) >= sizeof out->plan.dtmf ||
@@ -185,6 +204,7 @@ int rules_load(struct rules *r, const char *path, char *err, size_t err_len)
         json_t *v;
         json_object_foreach(numbers, number, v) {
             if (parse_rule(number, v, &r->numbers[r->n_numbers], why, sizeof why) != 0) {
+                r->n_numbers++; /* rules_free frees what the rule loaded */
                 goto err;
             }
             r->n_numbers++;
@@ -251,6 +271,7 @@ void rules_plan(struct rules *r, const char *number, struct plan *out)
         out->talk_ms = UINT32_MAX;
         out->dtmf[0] = '\0';
         out->dtmf_at_ms = 0;
+        out->audio = NULL;
     }
     /* Immediate failures do not ring; the rest sample what the rule left open. */
     if (out->ring_ms == UINT32_MAX) {

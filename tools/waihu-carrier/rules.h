@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sim_audio;
+
 enum outcome {
     OUTCOME_ANSWER = 0,   /* 200, plays the "human" prompt, hangs up after talk time */
     OUTCOME_HUMAN,        /* same as answer (explicit name for AMD tests) */
@@ -37,11 +39,14 @@ struct plan {
     uint32_t talk_ms;
     char dtmf[16];       /* RFC 4733 digits the callee presses after answering ("": none) */
     uint32_t dtmf_at_ms; /* ...this long after the answer */
+    const struct sim_audio *audio; /* the number's "wav", played instead of --human-wav;
+                                      NULL = the default prompt (owned by the rules) */
 };
 
 struct rule {
     char number[48];
     struct plan plan;
+    struct sim_audio *audio; /* owned: the rule's "wav" loaded, or NULL */
 };
 
 struct rules {

@@ -72,7 +72,7 @@ static void test_formula(void **state)
 {
     (void)state;
     const char *cells[] = {"=1+2", "+8613800000000", "-5", "@SUM(A1)", "\tcmd", "\rx",
-                           "  =HYPERLINK(\"http://x\")", "a=b", "'quoted", "\xEF\xBC\x9D" "1"};
+                           "  =HYPERLINK(\"http://x\")", "a=b", "'quoted", ("\xEF\xBC\x9D" "1")};
     char *got = write_rows(0, cells, 10, 10);
     assert_string_equal(got, "\"'=1+2\",\"'+8613800000000\",\"'-5\",\"'@SUM(A1)\",\"'\tcmd\","
                              "\"'\rx\",\"'  =HYPERLINK(\"\"http://x\"\")\",a=b,'quoted,"

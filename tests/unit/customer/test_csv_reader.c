@@ -403,6 +403,10 @@ static void test_header_errors(void **state)
         {"name,ph\xFFone\n", "header (line 1): column 2: invalid UTF-8 at byte 3 of the cell (0xff)"},
         {"", "no header row"},
         {"\n\n  \n", "no header row"},
+        /* Empty header names: 0 bytes appended to a buffer not allocated yet (fuzz/fuzz_csv.c,
+         * clang's UBSan; its input is fuzz/corpus/fuzz_csv/regress-empty-header-cell). */
+        {",", "header (line 1): missing required columns \"name\", \"phone\""},
+        {",\n", "header (line 1): missing required columns \"name\", \"phone\""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *got = run_all(&c, cases[i][0], strlen(cases[i][0]), &run);

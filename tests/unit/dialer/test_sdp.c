@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -130,6 +131,29 @@ static void truncations_are_safe(void **state)
     }
 }
 
+/* Debian's sofia-sip loops forever on a proto with non-token bytes (fuzz/fuzz_sdp.c found
+ * it): a carrier's or softphone's answer would hang the core loop. Refused before sofia. */
+static void refuses_media_lines_sofia_loops_on(void **state)
+{
+    (void)state;
+    static const char *const protos[] = {"R\xa5\xa5", "X((", "RTP/\x01\x01", "udp::", "R@@",
+                                         "PAR /TVP"};
+    struct bridge_sdp s;
+    char err[128], text[256];
+    alarm(20); /* the default action fails the test instead of hanging it */
+    for (size_t i = 0; i < sizeof protos / sizeof *protos; i++) {
+        snprintf(text, sizeof text, "v=0\r\no=- 1 1 IN IP4 1.1.1.1\r\ns=-\r\n"
+                 "c=IN IP4 1.1.1.1\r\nt=0 0\r\nm=audio %d %s 0\r\n", (int)i * 1000, protos[i]);
+        assert_int_equal(bridge_sdp_parse(text, &s, err, sizeof err), WAIHU_EINVAL);
+        assert_non_null(strstr(err, "m= line"));
+    }
+    /* A CR alone ends a line for sofia-sip too, and blanks before "m=" are skipped. */
+    assert_int_equal(bridge_sdp_parse("v=0\rm=audio 0 X((\r", &s, err, sizeof err), WAIHU_EINVAL);
+    assert_int_equal(bridge_sdp_parse("v=0\r\n \tm=audio 1 X((", &s, err, sizeof err),
+                     WAIHU_EINVAL);
+    alarm(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +164,7 @@ int main(void)
         cmocka_unit_test(offers_round_trip),
         cmocka_unit_test(build_checks_arguments_and_size),
         cmocka_unit_test(truncations_are_safe),
+        cmocka_unit_test(refuses_media_lines_sofia_loops_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

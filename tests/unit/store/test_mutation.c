@@ -415,6 +415,38 @@ static void test_stamped_put(void **state)
     store_unwatch(f->s, STORE_CF_AGENT, watch_stamp, &watched);
 }
 
+/* Empty values arrive with a NULL data pointer from protobuf-c, and the FSM copied from it
+ * (fuzz/fuzz_store_apply.c, UBSan): a stamped one is the stamp field alone; an event is
+ * stored empty. */
+static void test_empty_values(void **state)
+{
+    struct fx *f = *state;
+    struct mut a;
+    mut_init(&a);
+    MutationOp *op = mut_put(&a, STORE_CF_AGENT, "s/bob", "");
+    op->value.data = NULL;
+    op->value.len = 0;
+    op->stamp_field = 5; /* MutationCondition.not_before_ms */
+    struct mut *ms[] = {&a};
+    assert_int_equal(apply(f, ms, 1)->r[0].code, 0);
+    void *val;
+    size_t vlen;
+    assert_int_equal(store_get(f->s, STORE_CF_AGENT, "s/bob", 5, &val, &vlen), 0);
+    MutationCondition *got = mutation_condition__unpack(NULL, vlen, val);
+    assert_non_null(got);
+    assert_int_equal(got->not_before_ms, 1700000000000);
+    mutation_condition__free_unpacked(got, NULL);
+    free(val);
+
+    struct mut e;
+    mut_init(&e);
+    op = mut_put(&e, STORE_CF_EVENT, "ev/", "");
+    op->value.data = NULL;
+    op->append_seq_suffix = 1;
+    ms[0] = &e;
+    assert_int_equal(apply(f, ms, 1)->r[0].code, 0);
+}
+
 static int count_cb(void *data, const void *key, size_t klen, const void *val, size_t vlen)
 {
     (void)val, (void)vlen;
@@ -588,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_value_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp_within, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamped_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_items_stand_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seq_suffix, setup, teardown),

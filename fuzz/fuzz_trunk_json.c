@@ -1,7 +1,6 @@
 /* libFuzzer target for the trunk file (src/dialer/trunk.h): any input either fails
  * cleanly (WAIHU_EINVAL, a message, no set) or builds a set on which picks respect
- * the channel limits and return only pool caller IDs. Build: clang
- * -fsanitize=fuzzer,address,undefined. */
+ * the channel limits and return only pool caller IDs. Run by fuzz/run.sh. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

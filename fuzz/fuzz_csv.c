@@ -2,7 +2,7 @@
  * valid UTF-8 of the stated length; line numbers never go back; counts match the
  * callbacks; and feeding the input whole or in small pieces gives the same rows,
  * errors and counts. The first input byte picks encoding, delimiter and limits.
- * Build: clang -fsanitize=fuzzer,address,undefined. */
+ * Run by fuzz/run.sh. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,6 @@
 /* libFuzzer target for prompt files (src/media/prompt.c, media_prompt_parse): any input
  * either fails cleanly (WAIHU_EINVAL with a message, no prompt) or gives a prompt whose
- * every frame encodes within its samples. Build: clang -fsanitize=fuzzer,address,undefined
- * (tests/unit/media/CMakeLists.txt, Clang only). */
+ * every frame encodes within its samples. Run by fuzz/run.sh. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
