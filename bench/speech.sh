@@ -3,6 +3,8 @@
 # flite calls (thresholds tuned on another seed), real-time factor of one decoder, and
 # 20 concurrent analyses pinned to one core.
 #   bench/speech.sh [BUILD_DIR] [extra bench.py args, e.g. --calls 20]
+# Last line (printed by bench/speech/bench.py):
+#   RESULT keyword_precision=<0..1> keyword_recall=<0..1> speech_rtf=<n> calls_per_core=<n>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
