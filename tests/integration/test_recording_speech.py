@@ -40,8 +40,8 @@ _spec.loader.exec_module(speech_bench)
 
 
 def build_dir():
-    if os.environ.get("WAIHU_RECORDINGS_BUILD"):
-        return os.environ["WAIHU_RECORDINGS_BUILD"]
+    if os.environ.get("WAIHU_RECORDINGS_BUILD"):  # absolute: tools run in a temp dir
+        return os.path.abspath(os.environ["WAIHU_RECORDINGS_BUILD"])
     if os.environ.get("WAIHUD"):  # <build>/src/waihud/waihud
         return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
             os.environ["WAIHUD"]))))

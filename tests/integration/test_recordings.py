@@ -30,8 +30,8 @@ from sipkit import wait_until as _wait_until  # noqa: E402
 
 
 def build_dir():
-    if os.environ.get("WAIHU_RECORDINGS_BUILD"):
-        return os.environ["WAIHU_RECORDINGS_BUILD"]
+    if os.environ.get("WAIHU_RECORDINGS_BUILD"):  # absolute: tools run in a temp dir
+        return os.path.abspath(os.environ["WAIHU_RECORDINGS_BUILD"])
     if os.environ.get("WAIHUD"):  # <build>/src/waihud/waihud
         return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
             os.environ["WAIHUD"]))))
